@@ -1,0 +1,46 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace ari {
+
+// Why an ARI operation failed.
+struct Error {
+    enum class Kind { http, timeout, transport, decode };
+    Kind kind = Kind::transport;
+    int http_status = 0;  // for Kind::http
+    std::string message;  // Asterisk's message, or what went wrong
+
+    std::string describe() const {
+        switch (kind) {
+            case Kind::http:
+                return "HTTP " + std::to_string(http_status) + ": " + message;
+            case Kind::timeout:
+                return "timeout: " + message;
+            case Kind::decode:
+                return "bad reply: " + message;
+            case Kind::transport:
+                break;
+        }
+        return "transport: " + message;
+    }
+};
+
+// A value or an Error; never an exception across an async boundary.
+template <class T>
+class Result {
+public:
+    Result(T value) : v_(std::move(value)) {}
+    Result(Error error) : v_(std::move(error)) {}
+    explicit operator bool() const { return v_.index() == 0; }
+    const T& value() const { return std::get<0>(v_); }
+    T& value() { return std::get<0>(v_); }
+    const Error& error() const { return std::get<1>(v_); }
+
+private:
+    std::variant<T, Error> v_;
+};
+
+}  // namespace ari

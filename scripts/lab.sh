@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# The talkgate test lab: a real Asterisk 22 from Debian sid, run in a chroot inside its own
+# mount and PID namespace (so nothing stays mounted and nothing outlives `stop`).
+#
+#   lab.sh provision              build (or reuse) the cached sid root with Asterisk
+#   lab.sh start STATE_DIR        render config, start Asterisk, wait until fully booted,
+#                                 write STATE_DIR/lab.env (ports, generated credentials)
+#   lab.sh restart STATE_DIR      stop and start again with the same ports and credentials
+#   lab.sh stop STATE_DIR         hang up everything, stop Asterisk, kill leftovers
+#   lab.sh cli STATE_DIR CMD...   run an Asterisk CLI command (asterisk -rx)
+#   lab.sh reset STATE_DIR        hang up every channel and wait until none is left
+#
+# Settings (environment): TALKGATE_LAB_ROOT (the cached root, default
+# /var/cache/talkgate/asterisk-sid), TALKGATE_LAB_PORT_BASE (default 25060; the lab uses
+# the ports BASE .. BASE+99 and RTP ports BASE+100 .. BASE+199).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/.." && pwd)
+ROOT=${TALKGATE_LAB_ROOT:-/var/cache/talkgate/asterisk-sid}
+BASE=${TALKGATE_LAB_PORT_BASE:-25060}
+
+log() { printf 'lab: %s\n' "$*" >&2; }
+die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "the lab needs root (debootstrap, chroot, namespaces)"
+
+# The Debian mirror this machine's apt already uses; never a host name of our own.
+apt_mirror() {
+    local uri
+    uri=$( (cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true) |
+        awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }')
+    if [ -z "$uri" ]; then
+        uri=$( (cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true) |
+            awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; exit } }')
+    fi
+    [ -n "$uri" ] || die "no Debian mirror found in /etc/apt (sources.list or *.sources)"
+    printf '%s\n' "$uri"
+}
+
+provision() {
+    mkdir -p "$(dirname "$ROOT")"
+    exec 9>"$ROOT.lock"
+    flock 9
+    if [ -f "$ROOT/.talkgate-lab-ready" ]; then
+        return 0
+    fi
+    if [ ! -x "$ROOT/usr/sbin/asterisk" ]; then
+        command -v debootstrap >/dev/null || die "debootstrap is missing: run scripts/install-deps.sh"
+        local mirror
+        mirror=$(apt_mirror)
+        log "provisioning Asterisk 22 from Debian sid into $ROOT (mirror from apt: $mirror)"
+        rm -rf "$ROOT.tmp"
+        debootstrap --variant=minbase --include=asterisk,asterisk-modules sid "$ROOT.tmp" "$mirror" \
+            >"$ROOT.debootstrap.log" 2>&1 || die "debootstrap failed, see $ROOT.debootstrap.log"
+        mv "$ROOT.tmp" "$ROOT"
+    fi
+    # Asterisk run as root drops capabilities and cannot write into the package's dirs.
+    local d
+    for d in /var/lib/asterisk /var/spool/asterisk /var/log/asterisk /var/run/asterisk /var/cache/asterisk; do
+        [ -d "$ROOT$d" ] && chown -R root:root "$ROOT$d"
+    done
+    cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
+    touch "$ROOT/.talkgate-lab-ready"
+    log "Asterisk ready in $ROOT: $(chroot "$ROOT" /usr/sbin/asterisk -V)"
+}
+
+# Everything one lab owns inside the root: config, db, spool, run and log dirs.
+lab_dir_in_root() { printf '/var/lib/talkgate-lab/lab-%s' "$BASE"; }
+
+need_state() {
+    [ -n "${1:-}" ] || die "missing STATE_DIR"
+    mkdir -p "$1"
+    STATE=$(cd "$1" && pwd)
+}
+
+load_env() {
+    [ -f "$STATE/lab.env" ] || die "$STATE/lab.env is missing: the lab was never started"
+    # shellcheck disable=SC1091
+    . "$STATE/lab.env"
+    BASE=$LAB_PORT_BASE
+}
+
+secret() { head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24; }
+
+render() { # template -> file, replacing @NAME@ with the value of $NAME
+    local in=$1 out=$2 n agent_ports=()
+    for n in 1 2 3 4 5 6 7 8; do
+        agent_ports+=(-e "s|@AGENT_PORT_$n@|$((LAB_AGENT_PORT_BASE + n))|g")
+    done
+    sed "${agent_ports[@]}" -e "s|@LAB_DIR@|$LAB_DIR|g" \
+        -e "s|@SIP_PORT@|$LAB_SIP_PORT|g" -e "s|@SIP_TLS_PORT@|$LAB_SIP_TLS_PORT|g" \
+        -e "s|@HTTP_PORT@|$LAB_HTTP_PORT|g" -e "s|@AMI_PORT@|$LAB_AMI_PORT|g" \
+        -e "s|@HEP_PORT@|$LAB_HEP_PORT|g" -e "s|@RTP_START@|$LAB_RTP_START|g" \
+        -e "s|@RTP_END@|$LAB_RTP_END|g" -e "s|@AGENT_IP@|$LAB_AGENT_IP|g" \
+        -e "s|@AGENT_PORT_BASE@|$LAB_AGENT_PORT_BASE|g" -e "s|@GENESYS_IP@|$LAB_GENESYS_IP|g" \
+        -e "s|@OTHER_IP@|$LAB_OTHER_IP|g" -e "s|@ARI_APP@|$LAB_ARI_APP|g" \
+        -e "s|@ARI_USER@|$LAB_ARI_USER|g" -e "s|@ARI_PASSWORD@|$LAB_ARI_PASSWORD|g" \
+        -e "s|@AMI_USER@|$LAB_AMI_USER|g" -e "s|@AMI_SECRET@|$LAB_AMI_SECRET|g" \
+        -e "s|@AGENT_PASSWORD@|$LAB_AGENT_PASSWORD|g" -e "s|@HEP_ENABLED@|$LAB_HEP_ENABLED|g" \
+        "$in" >"$out"
+}
+
+write_env() {
+    umask 077
+    cat >"$STATE/lab.env" <<ENV
+# Written by scripts/lab.sh start; credentials are generated for this run only.
+LAB_STATE_DIR=$STATE
+LAB_SCRIPT=$here/lab.sh
+LAB_ROOT=$ROOT
+LAB_DIR=$LAB_DIR
+LAB_PORT_BASE=$BASE
+LAB_SIP_HOST=127.0.0.1
+LAB_SIP_PORT=$LAB_SIP_PORT
+LAB_SIP_TLS_PORT=$LAB_SIP_TLS_PORT
+LAB_HTTP_PORT=$LAB_HTTP_PORT
+LAB_ARI_URL=http://127.0.0.1:$LAB_HTTP_PORT
+LAB_ARI_APP=$LAB_ARI_APP
+LAB_ARI_USER=$LAB_ARI_USER
+LAB_ARI_PASSWORD=$LAB_ARI_PASSWORD
+LAB_AMI_HOST=127.0.0.1
+LAB_AMI_PORT=$LAB_AMI_PORT
+LAB_AMI_USER=$LAB_AMI_USER
+LAB_AMI_SECRET=$LAB_AMI_SECRET
+LAB_HEP_PORT=$LAB_HEP_PORT
+LAB_HEP_ENABLED=$LAB_HEP_ENABLED
+LAB_GENESYS_IP=$LAB_GENESYS_IP
+LAB_AGENT_IP=$LAB_AGENT_IP
+LAB_OTHER_IP=$LAB_OTHER_IP
+LAB_AGENT_PORT_BASE=$LAB_AGENT_PORT_BASE
+LAB_AGENT_PASSWORD=$LAB_AGENT_PASSWORD
+LAB_SIPP_PORT_BASE=$LAB_SIPP_PORT_BASE
+LAB_LOG=$ROOT$LAB_DIR/log/messages
+LAB_TLS_CERT=$ROOT$LAB_DIR/etc/keys/lab.crt
+ENV
+}
+
+pid_alive() { [ -f "$STATE/asterisk.pid" ] && kill -0 "$(cat "$STATE/asterisk.pid")" 2>/dev/null; }
+
+# An Asterisk CLI command with a deadline: rx SECONDS COMMAND
+rx() {
+    timeout "$1" chroot "$ROOT" /usr/sbin/asterisk -C "$LAB_DIR/etc/asterisk.conf" -rx "$2"
+}
+
+start() {
+    provision
+    exec 9>&-
+    local keep=${1:-}
+    LAB_DIR=$(lab_dir_in_root)
+    if [ "$keep" = keep ]; then
+        load_env
+        LAB_DIR=$(lab_dir_in_root)
+    else
+        LAB_SIP_PORT=$BASE
+        LAB_SIP_TLS_PORT=$((BASE + 1))
+        LAB_HTTP_PORT=$((BASE + 2))
+        LAB_AMI_PORT=$((BASE + 3))
+        LAB_HEP_PORT=$((BASE + 4))
+        LAB_AGENT_PORT_BASE=$((BASE + 10)) # agent DN 100N listens on AGENT_PORT_BASE+N
+        LAB_SIPP_PORT_BASE=$((BASE + 40))  # free for tests' sipp instances: +40 .. +99
+        LAB_RTP_START=$((BASE + 100))
+        LAB_RTP_END=$((BASE + 199))
+        LAB_GENESYS_IP=127.0.0.2
+        LAB_AGENT_IP=127.0.0.3
+        LAB_OTHER_IP=127.0.0.4
+        LAB_ARI_APP=talkgate
+        LAB_ARI_USER=talkgate
+        LAB_ARI_PASSWORD=$(secret)
+        LAB_AMI_USER=talkgate
+        LAB_AMI_SECRET=$(secret)
+        LAB_AGENT_PASSWORD=$(secret)
+        LAB_HEP_ENABLED=${TALKGATE_LAB_HEP:-yes}
+    fi
+    LAB_RTP_START=$((BASE + 100))
+    LAB_RTP_END=$((BASE + 199))
+    if pid_alive; then
+        log "a lab is already running for $STATE: stopping it first"
+        stop_lab
+    fi
+
+    local host_dir="$ROOT$LAB_DIR"
+    rm -rf "$host_dir"
+    mkdir -p "$host_dir"/{etc,db,spool,run,log,keys}
+    local t
+    for t in "$src"/tests/lab/asterisk/*.conf; do
+        render "$t" "$host_dir/etc/$(basename "$t")"
+    done
+    render "$src/dialplan/extensions.conf" "$host_dir/etc/extensions.conf"
+    # Stock defaults for what the lab does not configure, so that its log stays free of
+    # "missing config" noise and a real warning stands out.
+    cp "$ROOT/etc/asterisk/indications.conf" "$host_dir/etc/"
+    for t in res_odbc res_config_sqlite3 res_stun_monitor statsd ccss cdr cel features acl udptl geolocation \
+        pjproject pjsip_wizard stir_shaken websocket_client res_http_media_cache; do
+        [ -f "$host_dir/etc/$t.conf" ] || : >"$host_dir/etc/$t.conf"
+    done
+    # A self-signed certificate for the TLS transport (tests of SIP over TLS).
+    mkdir -p "$host_dir/etc/keys"
+    if command -v openssl >/dev/null; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+            -keyout "$host_dir/etc/keys/lab.key" -out "$host_dir/etc/keys/lab.crt" >/dev/null 2>&1
+    fi
+    # No DNS here: Asterisk resolving its own host name stalls SIP processing per call.
+    printf '127.0.0.1 localhost %s\n::1 localhost ip6-localhost\n' "$(hostname)" >"$ROOT/etc/hosts"
+
+    write_env
+    : >"$STATE/asterisk.out"
+    # Private mount + PID namespace: the mounts vanish with it, and killing its init kills all.
+    setsid unshare --mount --pid --fork --kill-child --propagation private \
+        /bin/sh -c 'mount -t proc proc "$1/proc" && mount --bind /dev "$1/dev" &&
+                    exec chroot "$1" /usr/sbin/asterisk -f -U root -C "$2/etc/asterisk.conf"' \
+        lab "$ROOT" "$LAB_DIR" >>"$STATE/asterisk.out" 2>&1 </dev/null &
+    echo $! >"$STATE/asterisk.pid"
+
+    local i
+    for i in $(seq 1 120); do
+        if ! pid_alive; then
+            tail -20 "$STATE/asterisk.out" >&2 || true
+            die "Asterisk exited during startup (see $STATE/asterisk.out and $host_dir/log/)"
+        fi
+        if rx 5 'core waitfullybooted' 2>/dev/null | grep -q 'fully booted'; then
+            log "Asterisk lab up: SIP 127.0.0.1:$LAB_SIP_PORT ARI :$LAB_HTTP_PORT AMI :$LAB_AMI_PORT HEP to :$LAB_HEP_PORT (state $STATE)"
+            return 0
+        fi
+        sleep 0.5
+    done
+    stop_lab
+    die "Asterisk did not become fully booted within 60 s"
+}
+
+stop_lab() {
+    local pid
+    pid=$(cat "$STATE/asterisk.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        rx 5 'channel request hangup all' >/dev/null 2>&1 || true
+        rx 10 'core stop now' >/dev/null 2>&1 || true
+        local i
+        for i in $(seq 1 40); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.25
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            log "Asterisk did not stop in 10 s: killing it"
+            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || true
+    fi
+    rm -f "$STATE/asterisk.pid"
+    # sipp instances the tests started for this lab (their command lines name the state dir).
+    pkill -KILL -f -- "sipp .*$STATE" 2>/dev/null || true
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+provision) provision ;;
+start)
+    need_state "${1:-}"
+    start
+    ;;
+restart)
+    need_state "${1:-}"
+    load_env
+    LAB_DIR=$(lab_dir_in_root)
+    stop_lab
+    start keep
+    ;;
+stop)
+    need_state "${1:-}"
+    if [ -f "$STATE/lab.env" ]; then
+        load_env
+    fi
+    LAB_DIR=$(lab_dir_in_root)
+    stop_lab
+    log "lab stopped ($STATE)"
+    ;;
+cli)
+    need_state "${1:-}"
+    shift
+    load_env
+    LAB_DIR=$(lab_dir_in_root)
+    rx 30 "$*"
+    ;;
+reset)
+    need_state "${1:-}"
+    load_env
+    LAB_DIR=$(lab_dir_in_root)
+    rx 5 'channel request hangup all' >/dev/null
+    for _ in $(seq 1 40); do
+        rx 5 'core show channels count' | grep -q '^0 active channels' && exit 0
+        sleep 0.25
+    done
+    die "channels still up 10 s after 'channel request hangup all'"
+    ;;
+*)
+    sed -n '2,17p' "$0" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs talkgate against a local Asterisk 22 lab: installs what is needed, builds, starts the
+# lab (scripts/lab.sh, ports from TALKGATE_LAB_PORT_BASE, default 26060) and runs talkgate in
+# the foreground with settings generated for that lab. Ctrl-C stops both.
+set -euo pipefail
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-$src/build}
+export TALKGATE_LAB_PORT_BASE=${TALKGATE_LAB_PORT_BASE:-26060}
+state=$build/local-lab
+
+"$src/scripts/install-deps.sh"
+BUILD_DIR=$build "$src/scripts/build.sh"
+"$src/scripts/lab.sh" start "$state"
+trap '"$src/scripts/lab.sh" stop "$state"' EXIT
+# shellcheck disable=SC1091
+. "$state/lab.env"
+
+umask 077
+token=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+cat >"$state/talkgate.env" <<ENV
+ARI_URL=$LAB_ARI_URL
+ARI_USER=$LAB_ARI_USER
+ARI_PASSWORD=$LAB_ARI_PASSWORD
+ARI_APP=$LAB_ARI_APP
+ASTERISK_HOST=$LAB_AMI_HOST
+ASTERISK_AMI_PORT=$LAB_AMI_PORT
+ASTERISK_AMI_USER=$LAB_AMI_USER
+ASTERISK_AMI_SECRET=$LAB_AMI_SECRET
+GENESYS_SIP_HOST=$LAB_GENESYS_IP
+HEP_LISTEN=127.0.0.1:$LAB_HEP_PORT
+STATUS_LISTEN=127.0.0.1:$((LAB_PORT_BASE + 5))
+STATUS_TOKEN=$token
+LOG_LEVEL=${LOG_LEVEL:-info}
+ENV
+echo "run-local: talkgate settings in $state/talkgate.env (status API on 127.0.0.1:$((LAB_PORT_BASE + 5)))"
+"$build/app/talkgate" --config "$state/talkgate.env"
