@@ -1,0 +1,148 @@
+#include "metrics/talkgate_metrics.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace talkgate::metrics {
+
+const char* to_string(Peer peer) {
+    switch (peer) {
+        case Peer::ari:
+            return "ari";
+        case Peer::ami:
+            return "ami";
+        case Peer::hep:
+            return "hep";
+    }
+    return "unknown";
+}
+
+const char* to_string(AnswerPath path) {
+    switch (path) {
+        case AnswerPath::pjsip_notify:
+            return "pjsip_notify";
+        case AnswerPath::bridge_answer:
+            return "bridge_answer";
+        case AnswerPath::bridge_notify:
+            return "bridge_notify";
+    }
+    return "unknown";
+}
+
+const char* to_string(ActionOutcome outcome) {
+    switch (outcome) {
+        case ActionOutcome::ok:
+            return "ok";
+        case ActionOutcome::error:
+            return "error";
+        case ActionOutcome::timeout:
+            return "timeout";
+    }
+    return "unknown";
+}
+
+namespace {
+
+// NOTIFY to answer command is sub-millisecond to a few ms; Genesys answered includes the
+// agent's SIP round trips, so it reaches seconds.
+std::vector<double> command_buckets() {
+    return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1};
+}
+std::vector<double> answered_buckets() {
+    return {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30};
+}
+
+}  // namespace
+
+TalkgateMetrics::TalkgateMetrics()
+    : notify_received(registry.counter("talkgate_notify_received_total",
+                                       "Genesys NOTIFYs received, by event package and source",
+                                       {"event", "source"})),
+      notify_duplicates(registry.counter("talkgate_notify_duplicates_total",
+                                         "Retransmitted or duplicate NOTIFYs dropped", {"source"})),
+      notify_unmatched(registry.counter("talkgate_notify_unmatched_total",
+                                        "NOTIFYs that matched no known call", {"event"})),
+      notify_rejected(registry.counter("talkgate_notify_rejected_total",
+                                       "NOTIFYs rejected before matching (bad source, parse error)",
+                                       {"reason"})),
+      answer_actions(registry.counter(
+          "talkgate_answer_actions_total",
+          "Answer/hold requests sent to the agent side, by path and outcome", {"path", "outcome"})),
+      bridge_api_request_seconds(registry.histogram("talkgate_bridge_api_request_seconds",
+                                                    "Bridge API request duration in seconds",
+                                                    {"endpoint"}, latency_buckets())),
+      notify_to_answer_command_seconds(
+          registry.histogram("talkgate_notify_to_answer_command_seconds",
+                             "Seconds from NOTIFY talk received to the first answer command sent",
+                             {}, command_buckets())),
+      notify_to_genesys_answered_seconds(registry.histogram(
+          "talkgate_notify_to_genesys_answered_seconds",
+          "Seconds from NOTIFY talk received to the Genesys leg answered", {}, answered_buckets())),
+      active_calls(registry.gauge("talkgate_active_calls", "Calls currently tracked")),
+      calls(registry.counter("talkgate_calls_total", "Calls ended, by outcome", {"outcome"})),
+      connection_up(registry.gauge("talkgate_connection_up",
+                                   "1 when the connection to the peer is up, else 0", {"peer"})),
+      reconnects(registry.counter("talkgate_reconnects_total",
+                                  "Reconnections after a lost connection, by peer", {"peer"})),
+      events_dropped(registry.counter("talkgate_events_dropped_total",
+                                      "Events dropped because a queue was full, by source",
+                                      {"source"})),
+      resync_repairs(registry.counter("talkgate_resync_repairs_total",
+                                      "Registry repairs made by a resync after a reconnect",
+                                      {"action"})) {
+    // Children that exist from the start, so dashboards show 0 rather than "no data".
+    for (auto p :
+         {AnswerPath::pjsip_notify, AnswerPath::bridge_answer, AnswerPath::bridge_notify}) {
+        for (auto o : {ActionOutcome::ok, ActionOutcome::error, ActionOutcome::timeout}) {
+            answer_children_[static_cast<std::size_t>(p)][static_cast<std::size_t>(o)] =
+                &answer_actions.labels({to_string(p), to_string(o)});
+        }
+    }
+    for (auto p : {Peer::ari, Peer::ami, Peer::hep}) {
+        connection_children_[static_cast<std::size_t>(p)] = &connection_up.labels({to_string(p)});
+        reconnect_children_[static_cast<std::size_t>(p)] = &reconnects.labels({to_string(p)});
+    }
+    for (const char* source : {"hep", "ami", "ari"}) {
+        for (const char* event : {"talk", "hold"}) notify_received.labels({event, source});
+    }
+    to_answer_command_ = &notify_to_answer_command_seconds.labels({});
+    to_genesys_answered_ = &notify_to_genesys_answered_seconds.labels({});
+    active_ = &active_calls.labels({});
+}
+
+std::string TalkgateMetrics::fold_event(const std::string& event) {
+    std::string e = event;
+    std::transform(e.begin(), e.end(), e.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return e == "talk" || e == "hold" ? e : "other";
+}
+
+void TalkgateMetrics::notify(const std::string& event, const std::string& source) {
+    notify_received.labels({fold_event(event), source}).inc();
+}
+
+void TalkgateMetrics::answer_action(AnswerPath path, ActionOutcome outcome) {
+    answer_children_[static_cast<std::size_t>(path)][static_cast<std::size_t>(outcome)]->inc();
+}
+
+void TalkgateMetrics::set_connection(Peer peer, bool up) {
+    connection_children_[static_cast<std::size_t>(peer)]->set(up ? 1.0 : 0.0);
+}
+
+void TalkgateMetrics::reconnected(Peer peer) {
+    reconnect_children_[static_cast<std::size_t>(peer)]->inc();
+}
+
+void TalkgateMetrics::observe_notify_to_answer_command(double seconds) {
+    to_answer_command_->observe(seconds);
+}
+
+void TalkgateMetrics::observe_notify_to_genesys_answered(double seconds) {
+    to_genesys_answered_->observe(seconds);
+}
+
+void TalkgateMetrics::set_active_calls(std::int64_t n) {
+    active_->set(static_cast<double>(n));
+}
+
+}  // namespace talkgate::metrics
