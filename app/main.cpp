@@ -5,9 +5,10 @@
 #include <ari/client_config.hpp>
 #include <ari/rest_client.hpp>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include <cstring>
 #include <iostream>
@@ -64,17 +65,17 @@ int main(int argc, char** argv) {
 
     spdlog::set_level(spdlog::level::from_str(config.log_level));
     spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e | %-7l | %v");
-    spdlog::info("talkgate {} starting: ARI {} app {}, AMI {}:{}", TALKGATE_VERSION,
-                 config.ari_url, config.ari_app, config.asterisk_host, config.ami_port);
+    spdlog::info("talkgate {} starting: ARI {} app {}, AMI {}:{}", TALKGATE_VERSION, config.ari_url,
+                 config.ari_app, config.asterisk_host, config.ami_port);
 
     ari::ClientConfig ari_config;
     ari_config.base_url = config.ari_url;
     ari_config.user = config.ari_user;
     ari_config.password = config.ari_password;
     ari_config.app = config.ari_app;
-    ari::RestClient ari(ari_config);
-
     boost::asio::io_context io;
+    ari::RestClient ari(ari_config,
+                        [&io](std::function<void()> f) { boost::asio::post(io, std::move(f)); });
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](auto, int sig) {
         spdlog::info("signal {}: stopping", sig);

@@ -23,13 +23,17 @@ const std::vector<SettingInfo> kSettings = {
     {"ASTERISK_AMI_PORT", "5038", "AMI port", false},
     {"ASTERISK_AMI_USER", "(required)", "AMI user (manager.conf)", false},
     {"ASTERISK_AMI_SECRET", "(required)", "AMI secret", true},
-    {"BRIDGE_API_URL", "", "agent bridge API base URL; may contain {dn} and {contact_host}; empty: off", false},
+    {"BRIDGE_API_URL", "",
+     "agent bridge API base URL; may contain {dn} and {contact_host}; empty: off", false},
     {"BRIDGE_API_CA_FILE", "", "CA bundle for an https bridge API", false},
-    {"BRIDGE_API_INSECURE", "false", "skip TLS certificate checks for the bridge API (logs a warning)", false},
+    {"BRIDGE_API_INSECURE", "false",
+     "skip TLS certificate checks for the bridge API (logs a warning)", false},
     {"BRIDGE_API_TIMEOUT_MS", "2000", "deadline of one bridge API request", false},
     {"BRIDGE_API_RETRIES", "2", "retries on connect errors and 5xx", false},
-    {"GENESYS_SIP_HOST", "", "Genesys SIP Server addresses, comma separated; NOTIFYs from others are rejected", false},
-    {"HEP_LISTEN", "127.0.0.1:9060", "where the HEP listener binds (Asterisk's hep.conf capture_address)", false},
+    {"GENESYS_SIP_HOST", "",
+     "Genesys SIP Server addresses, comma separated; NOTIFYs from others are rejected", false},
+    {"HEP_LISTEN", "127.0.0.1:9060",
+     "where the HEP listener binds (Asterisk's hep.conf capture_address)", false},
     {"HEP_PASSWORD", "", "HEP capture password (hep.conf capture_password); empty: none", true},
     {"NOTIFY_SOURCES", "hep,ami", "where NOTIFYs come from: any of hep, ami, ari", false},
     {"STATUS_LISTEN", "127.0.0.1:8090", "where the status API binds", false},
@@ -71,7 +75,7 @@ bool is_known(const std::string& key) {
 
 // Collects one line per problem while reading typed values.
 class Reader {
-public:
+  public:
     Reader(const Settings& s, std::vector<std::string>& errors) : s_(s), errors_(errors) {}
 
     std::optional<std::string> raw(const char* key) const {
@@ -150,7 +154,7 @@ public:
 
     void error(std::string line) const { errors_.push_back(std::move(line)); }
 
-private:
+  private:
     const Settings& s_;
     std::vector<std::string>& errors_;
 };
@@ -179,7 +183,9 @@ const char* to_string(AnswerPolicy policy) {
     return "?";
 }
 
-const std::vector<SettingInfo>& setting_infos() { return kSettings; }
+const std::vector<SettingInfo>& setting_infos() {
+    return kSettings;
+}
 
 Settings settings_from_environment() {
     Settings s;
@@ -282,7 +288,9 @@ ConfigResult load_config(const Settings& settings) {
         c.notify_sources = src;
     }
     if (c.notify_sources.hep && c.genesys_sip_hosts.empty())
-        r.error("GENESYS_SIP_HOST: required when NOTIFY_SOURCES has hep (NOTIFYs from other hosts are rejected)");
+        r.error(
+            "GENESYS_SIP_HOST: required when NOTIFY_SOURCES has hep (NOTIFYs from other hosts are "
+            "rejected)");
 
     r.listen("STATUS_LISTEN", c.status_listen);
     r.text("STATUS_TOKEN", c.status_token);
@@ -310,7 +318,7 @@ ConfigResult load_config(const Settings& settings) {
 
     r.text("LOG_LEVEL", c.log_level);
     c.log_level = lower(c.log_level);
-    static const std::vector<std::string> levels = {"trace", "debug", "info", "warn",
+    static const std::vector<std::string> levels = {"trace",   "debug", "info",     "warn",
                                                     "warning", "error", "critical", "off"};
     if (std::find(levels.begin(), levels.end(), c.log_level) == levels.end())
         r.error("LOG_LEVEL: '" + c.log_level + "' is not one of trace, debug, info, warn, error");
@@ -323,9 +331,9 @@ std::string describe(const Config& c) {
     auto secret = [](const std::string& s) { return s.empty() ? std::string() : "********"; };
     auto yes = [](bool b) { return b ? "true" : "false"; };
     std::string sources;
-    for (auto [on, name] : {std::pair{c.notify_sources.hep, "hep"},
-                            std::pair{c.notify_sources.ami, "ami"},
-                            std::pair{c.notify_sources.ari, "ari"}}) {
+    for (auto [on, name] :
+         {std::pair{c.notify_sources.hep, "hep"}, std::pair{c.notify_sources.ami, "ami"},
+          std::pair{c.notify_sources.ari, "ari"}}) {
         if (on) sources += (sources.empty() ? "" : ",") + std::string(name);
     }
     std::string hosts, overrides;
@@ -337,8 +345,7 @@ std::string describe(const Config& c) {
         << "\nARI_PASSWORD=" << secret(c.ari_password) << "\nARI_APP=" << c.ari_app
         << "\nARI_CA_FILE=" << c.ari_ca_file << "\nARI_INSECURE=" << yes(c.ari_insecure)
         << "\nASTERISK_HOST=" << c.asterisk_host << "\nASTERISK_AMI_PORT=" << c.ami_port
-        << "\nASTERISK_AMI_USER=" << c.ami_user
-        << "\nASTERISK_AMI_SECRET=" << secret(c.ami_secret)
+        << "\nASTERISK_AMI_USER=" << c.ami_user << "\nASTERISK_AMI_SECRET=" << secret(c.ami_secret)
         << "\nBRIDGE_API_URL=" << c.bridge_api_url
         << "\nBRIDGE_API_CA_FILE=" << c.bridge_api_ca_file
         << "\nBRIDGE_API_INSECURE=" << yes(c.bridge_api_insecure)

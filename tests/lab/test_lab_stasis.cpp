@@ -3,8 +3,8 @@
 #include "lab_env.hpp"
 #include "sipp.hpp"
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <gtest/gtest.h>
+#include <boost/beast/core/detail/base64.hpp>
 #include <nlohmann/json.hpp>
 #include <websocketpp/client.hpp>
 #include <websocketpp/config/asio_no_tls_client.hpp>
@@ -31,7 +31,7 @@ std::string basic_auth(const std::string& user, const std::string& password) {
 
 // A bare ARI events socket: collects every event as JSON.
 class EventSocket {
-public:
+  public:
     explicit EventSocket(const LabEnv& lab) {
         client_.clear_access_channels(websocketpp::log::alevel::all);
         client_.clear_error_channels(websocketpp::log::elevel::all);
@@ -43,9 +43,8 @@ public:
             notify([&] { events_.push_back(std::move(event)); });
         });
         websocketpp::lib::error_code ec;
-        auto con = client_.get_connection("ws://127.0.0.1:" + lab["LAB_HTTP_PORT"] +
-                                              "/ari/events?app=" + lab["LAB_ARI_APP"],
-                                          ec);
+        auto con = client_.get_connection(
+            "ws://127.0.0.1:" + lab["LAB_HTTP_PORT"] + "/ari/events?app=" + lab["LAB_ARI_APP"], ec);
         if (ec) throw std::runtime_error("bad ARI events URL: " + ec.message());
         con->append_header("Authorization",
                            basic_auth(lab["LAB_ARI_USER"], lab["LAB_ARI_PASSWORD"]));
@@ -66,7 +65,8 @@ public:
     }
 
     // The first event of `type` (earlier events of other types are dropped).
-    std::optional<nlohmann::json> next(const std::string& type, std::chrono::milliseconds deadline) {
+    std::optional<nlohmann::json> next(const std::string& type,
+                                       std::chrono::milliseconds deadline) {
         std::unique_lock lock(mu_);
         const auto until = std::chrono::steady_clock::now() + deadline;
         while (true) {
@@ -80,7 +80,7 @@ public:
         }
     }
 
-private:
+  private:
     template <class F>
     void notify(F&& f) {
         {
@@ -112,7 +112,7 @@ Sipp::Options genesys_call(const std::string& dn, const std::string& uuid,
 }
 
 class LabTest : public ::testing::Test {
-protected:
+  protected:
     void TearDown() override { lab.reset(); }
     const LabEnv& lab = LabEnv::get();
 };

@@ -1,5 +1,6 @@
 #include "lab_env.hpp"
 
+#include <sys/wait.h>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -7,7 +8,6 @@
 #include <fstream>
 #include <memory>
 #include <stdexcept>
-#include <sys/wait.h>
 
 namespace talkgate::test {
 
@@ -51,7 +51,8 @@ CommandResult run_command(const std::string& command, std::chrono::seconds deadl
     if (pipe == nullptr) throw std::runtime_error("popen failed for: " + command);
     std::array<char, 4096> buf{};
     std::size_t n = 0;
-    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0) result.output.append(buf.data(), n);
+    while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0)
+        result.output.append(buf.data(), n);
     int status = ::pclose(pipe);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;
@@ -76,12 +77,14 @@ const std::string& LabEnv::operator[](const std::string& key) const {
     return it->second;
 }
 
-int LabEnv::port(const std::string& key) const { return std::stoi((*this)[key]); }
+int LabEnv::port(const std::string& key) const {
+    return std::stoi((*this)[key]);
+}
 
 std::string LabEnv::cli(const std::string& command) const {
-    auto r = run_command((*this)["LAB_SCRIPT"] + " cli " + (*this)["LAB_STATE_DIR"] + " " +
-                             shell_quote(command),
-                         std::chrono::seconds(30));
+    auto r = run_command(
+        (*this)["LAB_SCRIPT"] + " cli " + (*this)["LAB_STATE_DIR"] + " " + shell_quote(command),
+        std::chrono::seconds(30));
     if (r.exit_code != 0) throw std::runtime_error("lab cli '" + command + "' failed: " + r.output);
     return r.output;
 }

@@ -9,7 +9,7 @@ namespace talkgate::test {
 // The running lab's settings, read from the lab.env that scripts/lab.sh start wrote
 // (path in TALKGATE_LAB_ENV). Throws with a clear message when the lab is not there.
 class LabEnv {
-public:
+  public:
     static const LabEnv& get();
 
     const std::string& operator[](const std::string& key) const;
@@ -31,7 +31,7 @@ public:
     // A sipp local port that no other sipp of this test binary got (bounded range per lab).
     int next_sipp_port() const;
 
-private:
+  private:
     explicit LabEnv(std::map<std::string, std::string> values);
     std::map<std::string, std::string> values_;
 };

@@ -2,15 +2,15 @@
 
 #include "lab_env.hpp"
 
-#include <csignal>
 #include <fcntl.h>
-#include <fstream>
 #include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -31,11 +31,11 @@ Sipp::Sipp(const LabEnv& lab, Options o) {
         args.push_back(lab["LAB_SIP_HOST"] + ":" +
                        (o.transport == "l1" ? lab["LAB_SIP_TLS_PORT"] : lab["LAB_SIP_PORT"]));
     }
-    args.insert(args.end(), {"-sf", sipp_scenario(o.scenario), "-i", o.local_ip, "-p",
-                             std::to_string(port_), "-t", o.transport, "-m",
-                             std::to_string(o.calls), "-timeout",
-                             std::to_string(o.timeout.count()) + "s", "-timeout_error", "-nostdin",
-                             "-trace_err", "-error_file", err_path_, "-bind_local"});
+    args.insert(args.end(),
+                {"-sf", sipp_scenario(o.scenario), "-i", o.local_ip, "-p", std::to_string(port_),
+                 "-t", o.transport, "-m", std::to_string(o.calls), "-timeout",
+                 std::to_string(o.timeout.count()) + "s", "-timeout_error", "-nostdin",
+                 "-trace_err", "-error_file", err_path_, "-bind_local"});
     if (!o.service.empty()) args.insert(args.end(), {"-s", o.service});
     args.insert(args.end(), o.extra.begin(), o.extra.end());
 
@@ -53,7 +53,9 @@ Sipp::Sipp(const LabEnv& lab, Options o) {
     if (rc != 0) throw std::runtime_error("cannot start sipp: is it installed (sip-tester)?");
 }
 
-Sipp::~Sipp() { kill(); }
+Sipp::~Sipp() {
+    kill();
+}
 
 std::optional<int> Sipp::wait(std::chrono::milliseconds deadline) {
     if (exit_code_) return exit_code_;

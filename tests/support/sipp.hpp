@@ -1,9 +1,9 @@
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace talkgate::test {
@@ -13,16 +13,16 @@ class LabEnv;
 // One sipp process playing Genesys, an agent or another peer against the lab's Asterisk.
 // The destructor kills it if it still runs, so no sipp outlives its test.
 class Sipp {
-public:
+  public:
     struct Options {
-        std::string scenario;    // file name under tests/sipp/
-        std::string local_ip;    // e.g. LAB_GENESYS_IP or LAB_AGENT_IP
-        int local_port = 0;      // 0: LabEnv::next_sipp_port()
-        std::string service;     // -s (the dialled DN for a UAC)
-        bool uac = true;         // false: a UAS waiting for calls (no remote)
-        int calls = 1;           // -m
+        std::string scenario;  // file name under tests/sipp/
+        std::string local_ip;  // e.g. LAB_GENESYS_IP or LAB_AGENT_IP
+        int local_port = 0;    // 0: LabEnv::next_sipp_port()
+        std::string service;   // -s (the dialled DN for a UAC)
+        bool uac = true;       // false: a UAS waiting for calls (no remote)
+        int calls = 1;         // -m
         std::chrono::seconds timeout{30};
-        std::string transport = "u1";  // -t
+        std::string transport = "u1";    // -t
         std::vector<std::string> extra;  // more arguments, e.g. {"-set", "uuid", "X"}
     };
 
@@ -40,7 +40,7 @@ public:
     // sipp's own output and error log, for failure messages.
     std::string output() const;
 
-private:
+  private:
     pid_t pid_ = -1;
     int port_ = 0;
     std::optional<int> exit_code_;

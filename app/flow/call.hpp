@@ -1,0 +1,64 @@
+#pragma once
+
+#include "config/config.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace talkgate::flow {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+// The states of one Genesys call, as in the SIP ladder (see README "The call flow").
+enum class CallState {
+    offered,           // Genesys leg entered the app; agent leg being created
+    dialing,           // agent leg dialled, not ringing yet
+    ringing,           // agent rings; Genesys got its 180
+    answer_requested,  // NOTIFY talk (or policy) told the agent side to answer
+    connected,         // both legs up in one bridge
+    held,              // Genesys asked for hold; agent side told to hold
+    ended,
+};
+
+const char* to_string(CallState state);
+
+enum class NotifyKind { talk, hold, other };
+
+// A NOTIFY from Genesys, already de-duplicated by the intake.
+struct NotifyReceived {
+    NotifyKind kind = NotifyKind::other;
+    std::string event_name;  // the Event header's package, e.g. "talk"
+    std::string call_id;     // SIP Call-ID of the Genesys leg
+    std::string dn;          // To user
+    std::string call_uuid;   // X-Genesys-CallUUID, may be empty
+    std::uint32_t cseq = 0;
+    std::string source;  // hep, ami, ari, manual
+    TimePoint received_at{};
+};
+
+// One tracked call. Its key is the Genesys leg's ARI channel id.
+struct Call {
+    std::string key;
+    std::string dn;
+    std::string call_id;
+    std::string call_uuid;
+    std::string genesys_channel;
+    std::string genesys_channel_name;
+    std::string agent_channel;       // ARI id, chosen by talkgate at create
+    std::string agent_channel_name;  // e.g. PJSIP/1002-0000000b, for AMI PJSIPNotify
+    std::string bridge;
+    AnswerPolicy policy = AnswerPolicy::notify;
+    CallState state = CallState::offered;
+    bool agent_up = false;
+    bool pending_talk = false;     // NOTIFY talk before the agent rang: act at ringing
+    std::uint64_t ring_timer = 0;  // id of the live no-answer timer (0: none)
+    TimePoint created{};
+    std::optional<TimePoint> ringing_at;
+    std::optional<TimePoint> notify_talk_at;  // when the (first) NOTIFY talk arrived
+    std::optional<TimePoint> answered_at;     // when the Genesys leg was answered
+};
+
+}  // namespace talkgate::flow

@@ -1,0 +1,82 @@
+#pragma once
+
+#include "config/config.hpp"
+#include "flow/call_registry.hpp"
+#include "flow/commands.hpp"
+#include "flow/events.hpp"
+
+#include <functional>
+#include <string>
+
+namespace talkgate::flow {
+
+// What the flow reports for metrics; the default does nothing.
+class FlowObserver {
+  public:
+    virtual ~FlowObserver() = default;
+    virtual void notify_received(const NotifyReceived&) {}
+    virtual void notify_unmatched(const NotifyReceived&) {}
+    // The answer commands went out; `since_notify` is from the NOTIFY talk (0 without one).
+    virtual void answer_requested(const Call&, std::chrono::nanoseconds /*since_notify*/) {}
+    virtual void genesys_answered(const Call&, std::chrono::nanoseconds /*since_notify*/) {}
+    virtual void call_ended(const Call&, const std::string& /*outcome*/) {}
+    virtual void active_calls(std::size_t) {}
+    virtual void resync_repair(const std::string& /*action*/) {}
+};
+
+enum class ManualAnswerOutcome { requested, no_such_call, not_ringing };
+
+struct ManualAnswerResult {
+    ManualAnswerOutcome outcome;
+    std::string detail;
+    Commands commands;
+};
+
+// The call flow: (state, event) -> (new state, commands). Pure: no I/O, no clock of its own,
+// no threads; the controller runs it on one executor and carries out its commands.
+class CallFlow {
+  public:
+    using IdSource = std::function<std::string(const char* kind)>;
+
+    CallFlow(const Config& config, FlowObserver& observer, IdSource ids);
+
+    Commands handle(const Event& event, TimePoint now);
+    ManualAnswerResult answer_manually(const std::string& dn, TimePoint now);
+
+    const CallRegistry& registry() const { return registry_; }
+
+  private:
+    Commands on(const GenesysLegEntered& e, TimePoint now);
+    Commands on(const AgentLegEntered& e, TimePoint now);
+    Commands on(const ChannelRinging& e, TimePoint now);
+    Commands on(const ChannelAnswered& e, TimePoint now);
+    Commands on(const BridgeEstablished& e, TimePoint now);
+    Commands on(const NotifyReceived& e, TimePoint now);
+    Commands on(const ChannelGone& e, TimePoint now);
+    Commands on(const CommandFailed& e, TimePoint now);
+    Commands on(const TimerFired& e, TimePoint now);
+    Commands on(const Resync& e, TimePoint now);
+
+    Call* match(const NotifyReceived& n);
+    void request_answer(Call& call, TimePoint now, Commands& out, const char* why);
+    void reject_genesys(Call& call, int cause, const std::string& outcome, Commands& out);
+    void end(Call& call, const std::string& outcome, Commands& out);
+
+    const Config& config_;
+    FlowObserver& observer_;
+    IdSource ids_;
+    CallRegistry registry_;
+    std::uint64_t next_timer_ = 1;
+};
+
+// Q.850 causes talkgate uses to answer Genesys (Asterisk maps them to SIP responses).
+namespace cause {
+constexpr int normal_clearing = 16;
+constexpr int user_busy = 17;         // 486 Busy Here
+constexpr int no_user_response = 18;  // 408 Request Timeout
+constexpr int no_answer = 19;
+constexpr int subscriber_absent = 20;  // 480 Temporarily Unavailable
+constexpr int unallocated = 1;         // 404
+}  // namespace cause
+
+}  // namespace talkgate::flow

@@ -1,0 +1,345 @@
+// The call flow as a pure state machine: events in, commands out, with a fake clock.
+#include "flow/call_flow.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace talkgate::flow {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct RecordingObserver : FlowObserver {
+    int received = 0, unmatched = 0, answers = 0, answered = 0;
+    std::vector<std::string> ended;
+    std::vector<std::string> repairs;
+    std::chrono::nanoseconds last_answer_latency{-1};
+    void notify_received(const NotifyReceived&) override { ++received; }
+    void notify_unmatched(const NotifyReceived&) override { ++unmatched; }
+    void answer_requested(const Call&, std::chrono::nanoseconds d) override {
+        ++answers;
+        last_answer_latency = d;
+    }
+    void genesys_answered(const Call&, std::chrono::nanoseconds) override { ++answered; }
+    void call_ended(const Call&, const std::string& outcome) override { ended.push_back(outcome); }
+    void resync_repair(const std::string& a) override { repairs.push_back(a); }
+};
+
+template <class T>
+std::vector<T> all_of(const Commands& cmds) {
+    std::vector<T> out;
+    for (const auto& c : cmds) {
+        if (auto p = std::get_if<T>(&c)) out.push_back(*p);
+    }
+    return out;
+}
+
+template <class T>
+T only(const Commands& cmds) {
+    auto v = all_of<T>(cmds);
+    EXPECT_EQ(v.size(), 1u);
+    return v.empty() ? T{} : v.front();
+}
+
+class CallFlowTest : public ::testing::Test {
+  protected:
+    CallFlowTest() {
+        config.genesys_sip_hosts = {"127.0.0.2"};
+        config.agent_ring_timeout = 20s;
+    }
+
+    CallFlow& flow() {
+        if (!flow_) {
+            flow_ = std::make_unique<CallFlow>(config, observer, [this](const char* kind) {
+                return std::string(kind) + "-" + std::to_string(++ids_);
+            });
+        }
+        return *flow_;
+    }
+
+    Commands send(const Event& e) { return flow().handle(e, now += 1ms); }
+
+    // Drives a call up to "agent ringing"; returns the agent channel id.
+    std::string ring(const std::string& genesys, const std::string& dn, const std::string& cid,
+                     const std::string& uuid = "UUID-1") {
+        auto c1 = send(GenesysLegEntered{genesys, "PJSIP/genesys-1", dn, cid, uuid});
+        auto create = only<CreateAgentLeg>(c1);
+        send(AgentLegEntered{create.agent_channel_id, "PJSIP/" + dn + "-0001", genesys});
+        send(ChannelRinging{create.agent_channel_id});
+        return create.agent_channel_id;
+    }
+
+    NotifyReceived notify(NotifyKind kind, const std::string& cid, const std::string& dn = "1002",
+                          const std::string& uuid = "UUID-1") {
+        NotifyReceived n;
+        n.kind = kind;
+        n.event_name = kind == NotifyKind::talk ? "talk" : kind == NotifyKind::hold ? "hold" : "x";
+        n.call_id = cid;
+        n.dn = dn;
+        n.call_uuid = uuid;
+        n.cseq = 2;
+        n.source = "hep";
+        n.received_at = now;
+        return n;
+    }
+
+    Config config;
+    RecordingObserver observer;
+    TimePoint now{};
+    int ids_ = 0;
+    std::unique_ptr<CallFlow> flow_;
+};
+
+TEST_F(CallFlowTest, GenesysCallCreatesAgentLegInTheAppWithTimer) {
+    auto cmds = send(GenesysLegEntered{"g1", "PJSIP/genesys-1", "1002", "cid-1", "UUID-1"});
+    auto create = only<CreateAgentLeg>(cmds);
+    EXPECT_EQ(create.endpoint, "PJSIP/1002");
+    EXPECT_EQ(create.app_args, "talkgate-agent,g1");
+    EXPECT_EQ(create.originator, "g1");
+    EXPECT_EQ(create.variables.at("PJSIP_HEADER(add,X-Genesys-CallUUID)"), "UUID-1");
+    EXPECT_EQ(create.variables.count("PJSIP_HEADER(add,Call-Info)"), 0u);
+    auto timer = only<StartTimer>(cmds);
+    EXPECT_EQ(timer.after, 20s);
+    ASSERT_NE(flow().registry().all().size(), 0u);
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::offered);
+}
+
+TEST_F(CallFlowTest, EndpointTemplateIsApplied) {
+    config.agent_endpoint_template = "PJSIP/agent-{dn}@webrtc";
+    auto create = only<CreateAgentLeg>(send(GenesysLegEntered{"g1", "n", "1002", "c", ""}));
+    EXPECT_EQ(create.endpoint, "PJSIP/agent-1002@webrtc");
+    EXPECT_EQ(create.variables.count("PJSIP_HEADER(add,X-Genesys-CallUUID)"), 0u);
+}
+
+TEST_F(CallFlowTest, InvalidDnIsRejectedAndNotTracked) {
+    auto cmds = send(GenesysLegEntered{"g1", "n", "10 02;evil", "c", ""});
+    EXPECT_EQ(only<HangupChannel>(cmds).reason_code, cause::unallocated);
+    EXPECT_EQ(flow().registry().size(), 0u);
+}
+
+TEST_F(CallFlowTest, AgentLegIsDialledWhenItEntersTheApp) {
+    auto create = only<CreateAgentLeg>(send(GenesysLegEntered{"g1", "n", "1002", "c", ""}));
+    auto cmds = send(AgentLegEntered{create.agent_channel_id, "PJSIP/1002-0001", "g1"});
+    auto dial = only<DialAgent>(cmds);
+    EXPECT_EQ(dial.agent_channel_id, create.agent_channel_id);
+    EXPECT_EQ(dial.caller_channel_id, "g1");
+    EXPECT_EQ(dial.timeout_s, 20);
+}
+
+TEST_F(CallFlowTest, AgentLegOfAVanishedCallIsHungUp) {
+    auto cmds = send(AgentLegEntered{"a-x", "PJSIP/1002-9", "gone"});
+    EXPECT_EQ(only<HangupChannel>(cmds).channel_id, "a-x");
+}
+
+TEST_F(CallFlowTest, AgentRingingRingsGenesysButDoesNotAnswerWithoutNotify) {
+    auto create = only<CreateAgentLeg>(send(GenesysLegEntered{"g1", "n", "1002", "c", ""}));
+    send(AgentLegEntered{create.agent_channel_id, "PJSIP/1002-0001", "g1"});
+    auto cmds = send(ChannelRinging{create.agent_channel_id});
+    EXPECT_EQ(only<RingGenesys>(cmds).channel_id, "g1");
+    EXPECT_TRUE(all_of<SendAgentNotify>(cmds).empty());
+    EXPECT_TRUE(all_of<BridgeApiAnswer>(cmds).empty());
+}
+
+TEST_F(CallFlowTest, NotifyTalkWhileRingingAsksAgentToAnswerByEveryPath) {
+    ring("g1", "1002", "cid-1");
+    auto cmds = send(notify(NotifyKind::talk, "cid-1"));
+    auto n = only<SendAgentNotify>(cmds);
+    EXPECT_EQ(n.event, "talk");
+    EXPECT_EQ(n.agent_channel_name, "PJSIP/1002-0001");
+    EXPECT_EQ(only<BridgeApiAnswer>(cmds).dn, "1002");
+    auto b = only<BridgeApiNotify>(cmds);
+    EXPECT_EQ(b.dn, "1002");
+    EXPECT_EQ(b.call_id, "cid-1");
+    EXPECT_EQ(b.call_uuid, "UUID-1");
+    EXPECT_EQ(b.event, "talk");
+    EXPECT_EQ(observer.answers, 1);
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::answer_requested);
+    // A second talk (a new transaction) does not answer twice.
+    EXPECT_TRUE(send(notify(NotifyKind::talk, "cid-1")).empty());
+    EXPECT_EQ(observer.answers, 1);
+}
+
+TEST_F(CallFlowTest, NotifyTalkBeforeAgentRingsIsKeptAndAppliedAtRinging) {
+    auto create = only<CreateAgentLeg>(send(GenesysLegEntered{"g1", "n", "1002", "cid-1", ""}));
+    EXPECT_TRUE(send(notify(NotifyKind::talk, "cid-1")).empty());
+    send(AgentLegEntered{create.agent_channel_id, "PJSIP/1002-0001", "g1"});
+    auto cmds = send(ChannelRinging{create.agent_channel_id});
+    EXPECT_EQ(only<RingGenesys>(cmds).channel_id, "g1");
+    EXPECT_EQ(only<SendAgentNotify>(cmds).event, "talk");
+    EXPECT_EQ(observer.answers, 1);
+    EXPECT_EQ(observer.last_answer_latency, 3ms);  // fake clock: three events after the NOTIFY
+}
+
+TEST_F(CallFlowTest, AgentAnswerAnswersGenesysAndBridgesThenConnected) {
+    auto agent = ring("g1", "1002", "cid-1");
+    send(notify(NotifyKind::talk, "cid-1"));
+    auto cmds = send(ChannelAnswered{agent});
+    auto ab = only<AnswerAndBridge>(cmds);
+    EXPECT_EQ(ab.genesys_channel_id, "g1");
+    EXPECT_EQ(ab.agent_channel_id, agent);
+    EXPECT_FALSE(ab.bridge_id.empty());
+    send(BridgeEstablished{"g1"});
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::connected);
+    EXPECT_EQ(observer.answered, 1);
+    // A duplicate Up changes nothing.
+    EXPECT_TRUE(send(ChannelAnswered{agent}).empty());
+}
+
+TEST_F(CallFlowTest, HoldThenRetrieve) {
+    auto agent = ring("g1", "1002", "cid-1");
+    send(ChannelAnswered{agent});
+    send(BridgeEstablished{"g1"});
+    auto hold = send(notify(NotifyKind::hold, "cid-1"));
+    EXPECT_EQ(only<SendAgentNotify>(hold).event, "hold");
+    EXPECT_EQ(only<BridgeApiNotify>(hold).event, "hold");
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::held);
+    EXPECT_TRUE(send(notify(NotifyKind::hold, "cid-1")).empty());
+    auto retrieve = send(notify(NotifyKind::talk, "cid-1"));
+    EXPECT_EQ(only<SendAgentNotify>(retrieve).event, "talk");
+    EXPECT_EQ(only<BridgeApiNotify>(retrieve).event, "talk");
+    EXPECT_TRUE(all_of<BridgeApiAnswer>(retrieve).empty());
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::connected);
+}
+
+TEST_F(CallFlowTest, HoldBeforeAnswerIsIgnored) {
+    ring("g1", "1002", "cid-1");
+    EXPECT_TRUE(send(notify(NotifyKind::hold, "cid-1")).empty());
+}
+
+TEST_F(CallFlowTest, GenesysHangupHangsUpAgentAndDestroysBridge) {
+    auto agent = ring("g1", "1002", "cid-1");
+    send(ChannelAnswered{agent});
+    send(BridgeEstablished{"g1"});
+    auto cmds = send(ChannelGone{"g1", 16});
+    EXPECT_EQ(only<HangupChannel>(cmds).channel_id, agent);
+    EXPECT_EQ(all_of<DestroyBridge>(cmds).size(), 1u);
+    EXPECT_EQ(flow().registry().size(), 0u);
+    EXPECT_EQ(observer.ended, std::vector<std::string>{"genesys_hangup"});
+    EXPECT_TRUE(send(ChannelGone{agent, 16}).empty());  // the other leg's events find nothing
+}
+
+TEST_F(CallFlowTest, AgentHangupAfterAnswerHangsUpGenesys) {
+    auto agent = ring("g1", "1002", "cid-1");
+    send(ChannelAnswered{agent});
+    send(BridgeEstablished{"g1"});
+    auto cmds = send(ChannelGone{agent, 16});
+    auto h = only<HangupChannel>(cmds);
+    EXPECT_EQ(h.channel_id, "g1");
+    EXPECT_EQ(h.reason_code, cause::normal_clearing);
+    EXPECT_EQ(observer.ended, std::vector<std::string>{"agent_hangup"});
+}
+
+TEST_F(CallFlowTest, AgentBusyRejectsGenesysWith486Cause) {
+    auto agent = ring("g1", "1002", "cid-1");
+    auto h = only<HangupChannel>(send(ChannelGone{agent, cause::user_busy}));
+    EXPECT_EQ(h.channel_id, "g1");
+    EXPECT_EQ(h.reason_code, cause::user_busy);
+    EXPECT_EQ(observer.ended, std::vector<std::string>{"busy"});
+}
+
+TEST_F(CallFlowTest, AgentUnreachableRejectsGenesysWith480Cause) {
+    auto create = only<CreateAgentLeg>(send(GenesysLegEntered{"g1", "n", "1002", "c", ""}));
+    send(AgentLegEntered{create.agent_channel_id, "PJSIP/1002-0001", "g1"});
+    auto h = only<HangupChannel>(send(ChannelGone{create.agent_channel_id, 3}));
+    EXPECT_EQ(h.reason_code, cause::subscriber_absent);
+}
+
+TEST_F(CallFlowTest, CreateFailureRejectsGenesys) {
+    send(GenesysLegEntered{"g1", "n", "1002", "c", ""});
+    auto cmds = send(CommandFailed{"g1", CommandKind::create_agent, 400, "Endpoint not found"});
+    auto hangups = all_of<HangupChannel>(cmds);
+    ASSERT_EQ(hangups.size(), 2u);
+    EXPECT_EQ(hangups[1].channel_id, "g1");
+    EXPECT_EQ(hangups[1].reason_code, cause::subscriber_absent);
+    EXPECT_EQ(flow().registry().size(), 0u);
+}
+
+TEST_F(CallFlowTest, NoAnswerTimerRejectsGenesysWith408Cause) {
+    auto agent = ring("g1", "1002", "cid-1");
+    const auto* call = flow().registry().all().front();
+    auto cmds = send(TimerFired{"g1", TimerKind::agent_no_answer, call->ring_timer});
+    auto hangups = all_of<HangupChannel>(cmds);
+    ASSERT_EQ(hangups.size(), 2u);
+    EXPECT_EQ(hangups[0].channel_id, agent);
+    EXPECT_EQ(hangups[1].channel_id, "g1");
+    EXPECT_EQ(hangups[1].reason_code, cause::no_user_response);
+    EXPECT_EQ(observer.ended, std::vector<std::string>{"no_answer"});
+}
+
+TEST_F(CallFlowTest, StaleTimerAfterAnswerIsIgnored) {
+    auto agent = ring("g1", "1002", "cid-1");
+    auto timer = flow().registry().all().front()->ring_timer;
+    send(ChannelAnswered{agent});
+    EXPECT_TRUE(send(TimerFired{"g1", TimerKind::agent_no_answer, timer}).empty());
+}
+
+TEST_F(CallFlowTest, NotifyForUnknownCallIsCountedAndIgnored) {
+    ring("g1", "1002", "cid-1");
+    EXPECT_TRUE(send(notify(NotifyKind::talk, "other-cid", "1003", "U9")).empty());
+    EXPECT_EQ(observer.received, 1);
+    EXPECT_EQ(observer.unmatched, 1);
+}
+
+TEST_F(CallFlowTest, TwoCallsOnOneDnAreMatchedByCallIdThenByCallUuid) {
+    auto a1 = ring("g1", "1002", "cid-1", "U1");
+    auto a2 = ring("g2", "1002", "cid-2", "U2");
+    auto c = send(notify(NotifyKind::talk, "cid-2", "1002", "U2"));
+    EXPECT_EQ(only<SendAgentNotify>(c).call_key, "g2");
+    // No Call-ID (e.g. an AMI source that lacks it): DN + CallUUID.
+    c = send(notify(NotifyKind::talk, "", "1002", "U1"));
+    EXPECT_EQ(only<SendAgentNotify>(c).call_key, "g1");
+    // Neither key matches: two calls on the DN, so no guessing.
+    EXPECT_TRUE(send(notify(NotifyKind::talk, "", "1002", "")).empty());
+    EXPECT_EQ(observer.unmatched, 1);
+    (void)a1;
+    (void)a2;
+}
+
+TEST_F(CallFlowTest, ImmediatePolicyAnswersAtRingingAndAsksForAutoAnswerHeader) {
+    config.answer_policy_per_dn["1002"] = AnswerPolicy::immediate;
+    auto create = only<CreateAgentLeg>(send(GenesysLegEntered{"g1", "n", "1002", "c", ""}));
+    EXPECT_EQ(create.variables.at("PJSIP_HEADER(add,Call-Info)"),
+              "<sip:talkgate.invalid>;answer-after=0");
+    send(AgentLegEntered{create.agent_channel_id, "PJSIP/1002-0001", "g1"});
+    auto cmds = send(ChannelRinging{create.agent_channel_id});
+    EXPECT_EQ(only<SendAgentNotify>(cmds).event, "talk");
+    EXPECT_EQ(only<BridgeApiAnswer>(cmds).dn, "1002");
+}
+
+TEST_F(CallFlowTest, OffPolicyNeverAnswersButOperatorCan) {
+    config.answer_policy = AnswerPolicy::off;
+    ring("g1", "1002", "cid-1");
+    EXPECT_TRUE(send(notify(NotifyKind::talk, "cid-1")).empty());
+    auto manual = flow().answer_manually("1002", now);
+    EXPECT_EQ(manual.outcome, ManualAnswerOutcome::requested);
+    EXPECT_EQ(only<SendAgentNotify>(manual.commands).event, "talk");
+}
+
+TEST_F(CallFlowTest, ManualAnswerOutcomes) {
+    EXPECT_EQ(flow().answer_manually("1002", now).outcome, ManualAnswerOutcome::no_such_call);
+    send(GenesysLegEntered{"g1", "n", "1002", "c", ""});
+    EXPECT_EQ(flow().answer_manually("1002", now).outcome, ManualAnswerOutcome::not_ringing);
+}
+
+TEST_F(CallFlowTest, ResyncClosesCallsWhoseChannelsVanishedAndAdoptsWaitingGenesysLegs) {
+    auto agent = ring("g1", "1002", "cid-1");
+    ring("g2", "1003", "cid-2");
+    Resync r;
+    r.channels.push_back(
+        {"g1", "PJSIP/genesys-1", "Ringing", "from-genesys", "1002", "cid-1", true});
+    r.channels.push_back({agent, "PJSIP/1002-0001", "Ringing", "", "", "", true});
+    // g2 and its agent are gone; g9 waited in the app while we were away; x1 is an orphan.
+    r.channels.push_back({"g9", "PJSIP/genesys-9", "Ring", "from-genesys", "1004", "cid-9", true});
+    r.channels.push_back({"x1", "PJSIP/1005-0009", "Up", "from-agents", "", "", true});
+    auto cmds = send(r);
+    EXPECT_EQ(flow().registry().size(), 2u);  // g1 kept, g9 adopted
+    EXPECT_EQ(only<CreateAgentLeg>(cmds).endpoint, "PJSIP/1004");
+    auto hangups = all_of<HangupChannel>(cmds);
+    ASSERT_EQ(hangups.size(), 1u);
+    EXPECT_EQ(hangups[0].channel_id, "x1");
+    EXPECT_EQ(observer.repairs, (std::vector<std::string>{"closed", "adopted", "orphan_hungup"}));
+}
+
+}  // namespace
+}  // namespace talkgate::flow
