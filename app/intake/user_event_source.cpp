@@ -1,0 +1,151 @@
+#include "user_event_source.hpp"
+
+#include "hep_intake.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cctype>
+#include <chrono>
+#include <string_view>
+
+namespace talkgate::intake {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto x = static_cast<unsigned char>(a[i]);
+        const auto y = static_cast<unsigned char>(b[i]);
+        if (std::tolower(x) != std::tolower(y)) return false;
+    }
+    return true;
+}
+
+std::string trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return std::string(s);
+}
+
+void set_error(std::string* error, std::string text) {
+    if (error) *error = std::move(text);
+}
+
+// The contract's keys, whatever the transport.
+struct Keys {
+    std::optional<std::string> notify_event, call_id, dn, cseq, call_uuid, from_tag, to_tag,
+        subscription_state;
+
+    std::optional<std::string>* slot(std::string_view key) {
+        if (iequals(key, "NotifyEvent")) return &notify_event;
+        if (iequals(key, "CallID")) return &call_id;
+        if (iequals(key, "DN")) return &dn;
+        if (iequals(key, "CSeq")) return &cseq;
+        if (iequals(key, "CallUUID")) return &call_uuid;
+        if (iequals(key, "FromTag")) return &from_tag;
+        if (iequals(key, "ToTag")) return &to_tag;
+        if (iequals(key, "SubscriptionState")) return &subscription_state;
+        return nullptr;
+    }
+};
+
+std::optional<NotifyEvent> build(Keys& k, NotifySource source, std::string* error) {
+    const char* missing = !k.notify_event || k.notify_event->empty() ? "NotifyEvent"
+                          : !k.call_id || k.call_id->empty()         ? "CallID"
+                          : !k.dn || k.dn->empty()                   ? "DN"
+                          : !k.cseq || k.cseq->empty()               ? "CSeq"
+                                                                     : nullptr;
+    if (missing) {
+        set_error(error, std::string("GenesysNotify without ") + missing);
+        return std::nullopt;
+    }
+    std::uint64_t cseq = 0;
+    if (k.cseq->size() > 10) cseq = ~std::uint64_t{0};
+    for (char c : *k.cseq) {
+        if (c < '0' || c > '9') {
+            cseq = ~std::uint64_t{0};
+            break;
+        }
+        cseq = cseq * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (cseq > 0x7fffffff) {
+        set_error(error, "GenesysNotify with a bad CSeq '" + k.cseq->substr(0, 20) + "'");
+        return std::nullopt;
+    }
+    if (k.call_id->size() > HepIntake::kMaxCallIdLength) {
+        set_error(error, "GenesysNotify with a Call-ID too long");
+        return std::nullopt;
+    }
+    NotifyEvent e;
+    e.kind = notify_kind_from(*k.notify_event);
+    e.event = std::move(*k.notify_event);
+    e.call_id = std::move(*k.call_id);
+    e.dn = std::move(*k.dn);
+    e.cseq = static_cast<std::uint32_t>(cseq);
+    e.call_uuid = k.call_uuid.value_or("");
+    e.from_tag = k.from_tag.value_or("");
+    e.to_tag = k.to_tag.value_or("");
+    e.subscription_state = k.subscription_state.value_or("");
+    e.source = source;
+    e.received_at = std::chrono::steady_clock::now();
+    if (error) error->clear();
+    return e;
+}
+
+}  // namespace
+
+std::optional<NotifyEvent> notify_from_ami_userevent(
+    const std::vector<std::pair<std::string, std::string>>& fields, std::string* error) {
+    if (error) error->clear();
+    const std::string* event = nullptr;
+    const std::string* user_event = nullptr;
+    Keys keys;
+    for (const auto& [key, value] : fields) {
+        if (iequals(key, "Event")) {
+            if (!event) event = &value;
+        } else if (iequals(key, "UserEvent")) {
+            if (!user_event) user_event = &value;
+        } else if (auto* slot = keys.slot(key); slot && !*slot) {
+            *slot = trim(value);
+        }
+    }
+    if (!event || !iequals(trim(*event), "UserEvent") || !user_event ||
+        !iequals(trim(*user_event), kGenesysNotifyUserEvent)) {
+        return std::nullopt;
+    }
+    return build(keys, NotifySource::ami, error);
+}
+
+std::optional<NotifyEvent> notify_from_ari_userevent(const nlohmann::json& ev, std::string* error) {
+    if (error) error->clear();
+    if (!ev.is_object()) return std::nullopt;
+    const auto type = ev.find("type");
+    const auto name = ev.find("eventname");
+    if (type == ev.end() || !type->is_string() || *type != "ChannelUserevent" || name == ev.end() ||
+        !name->is_string() ||
+        !iequals(name->get_ref<const std::string&>(), kGenesysNotifyUserEvent)) {
+        return std::nullopt;
+    }
+    const auto body = ev.find("userevent");
+    if (body == ev.end() || !body->is_object()) {
+        set_error(error, "GenesysNotify without a userevent object");
+        return std::nullopt;
+    }
+    Keys keys;
+    for (auto it = body->begin(); it != body->end(); ++it) {
+        auto* slot = keys.slot(it.key());
+        if (!slot || *slot) continue;
+        if (it->is_string()) {
+            *slot = trim(it->get_ref<const std::string&>());
+        } else if (it->is_number_unsigned()) {
+            *slot = std::to_string(it->get<std::uint64_t>());
+        } else if (!it->is_null()) {
+            set_error(error, "GenesysNotify key " + it.key() + " is neither a string nor a number");
+            return std::nullopt;
+        }
+    }
+    return build(keys, NotifySource::ari, error);
+}
+
+}  // namespace talkgate::intake
