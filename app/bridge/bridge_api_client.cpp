@@ -1,0 +1,185 @@
+#include "bridge/bridge_api_client.hpp"
+
+#include <cpprest/http_client.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <map>
+
+namespace talkgate::bridge {
+
+namespace {
+
+std::string replace_all(std::string s, const std::string& what, const std::string& with) {
+    for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + with.size()))
+        s.replace(pos, what.size(), with);
+    return s;
+}
+
+// Percent-encodes a DN for a path segment (DNs are validated, but never trust input in URLs).
+std::string path_segment(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::State> {
+    State(boost::asio::io_context& io, Settings s) : io(io), settings(std::move(s)) {}
+
+    struct Request {
+        std::string base;
+        std::string path;
+        nlohmann::json body;  // null: no body
+        Handler done;
+        Outcome outcome;
+        std::chrono::steady_clock::time_point started;
+    };
+
+    web::http::client::http_client& client_for(const std::string& base) {
+        auto it = clients.find(base);
+        if (it != clients.end()) return *it->second;
+        web::http::client::http_client_config config;
+        config.set_timeout(settings.timeout);
+        if (settings.insecure) config.set_validate_certificates(false);
+        if (!settings.ca_file.empty()) {
+            auto ca = settings.ca_file;
+            config.set_ssl_context_callback(
+                [ca](boost::asio::ssl::context& ctx) { ctx.load_verify_file(ca); });
+        }
+        auto client = std::make_unique<web::http::client::http_client>(base, config);
+        return *clients.emplace(base, std::move(client)).first->second;
+    }
+
+    void start(std::shared_ptr<Request> r) {
+        r->started = std::chrono::steady_clock::now();
+        r->outcome.url = r->base + r->path;
+        attempt(std::move(r));
+    }
+
+    void attempt(std::shared_ptr<Request> r) {
+        ++r->outcome.attempts;
+        web::http::http_request req(web::http::methods::POST);
+        req.set_request_uri(r->path);
+        if (!r->body.is_null()) req.set_body(r->body.dump(), "application/json");
+        std::weak_ptr<State> weak = shared_from_this();
+        pplx::task<web::http::http_response> task;
+        try {
+            task = client_for(r->base).request(req);
+        } catch (const std::exception& e) {
+            finish(std::move(r), 0, std::string("bad request: ") + e.what(), false, false);
+            return;
+        }
+        task.then([weak, r](pplx::task<web::http::http_response> t) {
+            int status = 0;
+            std::string error;
+            bool timed_out = false;
+            try {
+                auto response = t.get();
+                status = response.status_code();
+                if (status >= 300) {
+                    error = "HTTP " + std::to_string(status);
+                    try {
+                        auto body = response.extract_string().get();
+                        if (!body.empty()) error += ": " + body.substr(0, 200);
+                    } catch (const std::exception&) {
+                    }
+                }
+            } catch (const web::http::http_exception& e) {
+                error = e.what();
+                timed_out = e.error_code() == std::errc::timed_out;
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+            auto self = weak.lock();
+            if (!self) return;
+            boost::asio::post(self->io, [self, r, status, error, timed_out] {
+                const bool retryable = !timed_out && (status == 0 || status >= 500);
+                if (!error.empty() && retryable && r->outcome.attempts <= self->settings.retries) {
+                    auto delay = self->settings.backoff * (1 << (r->outcome.attempts - 1));
+                    spdlog::debug("bridge API {}: {} (attempt {}), retrying in {} ms",
+                                  r->outcome.url, error, r->outcome.attempts, delay.count());
+                    auto timer = std::make_shared<boost::asio::steady_timer>(self->io, delay);
+                    std::weak_ptr<State> w = self;
+                    timer->async_wait([w, r, timer](const boost::system::error_code& ec) {
+                        auto s = w.lock();
+                        if (!ec && s) s->attempt(r);
+                    });
+                    return;
+                }
+                self->finish(r, status, error, error.empty(), timed_out);
+            });
+        });
+    }
+
+    void finish(std::shared_ptr<Request> r, int status, const std::string& error, bool ok,
+                bool timed_out) {
+        r->outcome.ok = ok;
+        r->outcome.http_status = status;
+        r->outcome.error = error;
+        r->outcome.timed_out = timed_out;
+        r->outcome.latency = std::chrono::steady_clock::now() - r->started;
+        if (r->done) r->done(r->outcome);
+    }
+
+    boost::asio::io_context& io;
+    Settings settings;
+    std::map<std::string, std::unique_ptr<web::http::client::http_client>> clients;
+};
+
+BridgeApiClient::BridgeApiClient(boost::asio::io_context& io, Settings settings)
+    : state_(std::make_shared<State>(io, std::move(settings))) {
+    if (state_->settings.insecure && enabled())
+        spdlog::warn("bridge API: TLS certificate verification is OFF (BRIDGE_API_INSECURE)");
+}
+
+BridgeApiClient::~BridgeApiClient() = default;
+
+bool BridgeApiClient::enabled() const {
+    return !state_->settings.url_template.empty();
+}
+
+bool BridgeApiClient::needs_contact_host() const {
+    return state_->settings.url_template.find("{contact_host}") != std::string::npos;
+}
+
+std::string BridgeApiClient::base_url(const std::string& dn,
+                                      const std::string& contact_host) const {
+    auto url = replace_all(state_->settings.url_template, "{dn}", path_segment(dn));
+    url = replace_all(url, "{contact_host}", contact_host);
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
+void BridgeApiClient::answer(const std::string& dn, const std::string& contact_host, Handler done) {
+    auto r = std::make_shared<State::Request>();
+    r->base = base_url(dn, contact_host);
+    r->path = "/answer/" + path_segment(dn);
+    r->done = std::move(done);
+    state_->start(std::move(r));
+}
+
+void BridgeApiClient::notify(const std::string& dn, const std::string& contact_host,
+                             const std::string& call_id, const std::string& call_uuid,
+                             const std::string& event, Handler done) {
+    auto r = std::make_shared<State::Request>();
+    r->base = base_url(dn, contact_host);
+    r->path = "/genesys-call-notify";
+    r->body = {{"dn", dn}, {"call_id", call_id}, {"call_uuid", call_uuid}, {"event", event}};
+    r->done = std::move(done);
+    state_->start(std::move(r));
+}
+
+}  // namespace talkgate::bridge
