@@ -1,46 +1,444 @@
 #include "ari/rest_client.hpp"
 
+#include "basic_auth.hpp"
+
 #include <cpprest/http_client.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <utility>
 
 namespace ari {
+namespace {
 
-struct RestClient::Impl {
-    explicit Impl(ClientConfig c) : config(std::move(c)), client(make_client(config)) {}
+using Query = std::vector<std::pair<std::string, std::string>>;
 
-    static web::http::client::http_client make_client(const ClientConfig& c) {
+std::string query_string(const Query& q) {
+    std::string out;
+    for (const auto& [k, v] : q) {
+        if (!out.empty()) out += '&';
+        out += k + '=' + detail::url_encode(v);
+    }
+    return out;
+}
+
+std::string seg(const std::string& s) {
+    return detail::url_encode(s);
+}
+
+// Asterisk puts the reason of a failure into {"message": "..."}; else use the body as is.
+std::string error_message(const std::string& body) {
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_object() && j.contains("message") && j["message"].is_string())
+        return j["message"].get<std::string>();
+    return body.size() > 200 ? body.substr(0, 200) : body;
+}
+
+template <class T, class Parse>
+Result<std::vector<T>> parse_list(const nlohmann::json& j, Parse parse) {
+    if (!j.is_array()) return Error{Error::Kind::decode, 0, "expected a JSON array"};
+    std::vector<T> out;
+    out.reserve(j.size());
+    for (const auto& item : j) {
+        auto r = parse(item);
+        if (!r) return r.error();
+        out.push_back(std::move(r.value()));
+    }
+    return out;
+}
+
+Result<NoContent> to_done(nlohmann::json&&) {
+    return NoContent{};
+}
+
+}  // namespace
+
+struct RestClient::Impl : std::enable_shared_from_this<Impl> {
+    // One request in flight: whoever claims it first (reply, deadline, shutdown) completes it.
+    struct Call {
+        std::atomic<bool> finished{false};
+        pplx::cancellation_token_source cts;
+        std::function<void(Result<nlohmann::json>)> deliver;
+        bool claim() { return !finished.exchange(true); }
+    };
+
+    Impl(ClientConfig c, Executor e)
+        : config(std::move(c)),
+          executor(std::move(e)),
+          auth(detail::basic_auth(config.user, config.password)),
+          client(config.base_url + "/ari", make_config(config)),
+          work(boost::asio::make_work_guard(timer_io)),
+          timer_thread([this] { timer_io.run(); }) {
+        if (config.insecure)
+            spdlog::warn("ARI REST: TLS certificate verification is OFF (insecure mode)");
+    }
+
+    static web::http::client::http_client_config make_config(const ClientConfig& c) {
         web::http::client::http_client_config hc;
-        hc.set_timeout(c.request_timeout);
-        hc.set_credentials(web::credentials(c.user, c.password));
-        return web::http::client::http_client(c.base_url + "/ari", hc);
+        // Our own timer enforces the hard deadline; cpprest's inactivity timer is a backstop.
+        hc.set_timeout(c.request_timeout + std::chrono::milliseconds(1000));
+        hc.set_validate_certificates(!c.insecure);
+        if (!c.ca_file.empty()) {
+            const std::string ca = c.ca_file;
+            hc.set_ssl_context_callback([ca](boost::asio::ssl::context& ctx) {
+                boost::system::error_code ec;
+                ctx.load_verify_file(ca, ec);
+                if (ec) spdlog::error("ARI REST: cannot load CA file {}: {}", ca, ec.message());
+            });
+        }
+        return hc;
+    }
+
+    void shutdown() {
+        {
+            std::lock_guard lock(mu);
+            if (closed) return;
+            closed = true;
+        }
+        std::vector<std::shared_ptr<Call>> calls;
+        {
+            std::lock_guard lock(calls_mu);
+            closed_calls = true;
+            for (auto& [id, w] : in_flight)
+                if (auto c = w.lock()) calls.push_back(std::move(c));
+            in_flight.clear();
+        }
+        for (auto& c : calls) {
+            c->finished = true;
+            c->cts.cancel();
+        }
+        work.reset();
+        timer_io.stop();
+        if (timer_thread.joinable()) timer_thread.join();
+    }
+
+    // Runs f on the application's executor unless the client is gone.
+    void post(std::function<void()> f) {
+        std::lock_guard lock(mu);
+        if (closed) return;
+        executor(std::move(f));
+    }
+
+    template <class T>
+    void call(const web::http::method& method, const std::string& path, const Query& query,
+              std::optional<nlohmann::json> body,
+              std::function<Result<T>(nlohmann::json&&)> convert, Handler<T> done) {
+        auto c = std::make_shared<Call>();
+        std::weak_ptr<Impl> weak = shared_from_this();
+        c->deliver = [weak, convert = std::move(convert),
+                      done = std::move(done)](Result<nlohmann::json> r) {
+            auto self = weak.lock();
+            if (!self) return;
+            Result<T> typed = r ? convert(std::move(r.value())) : Result<T>(r.error());
+            self->post([done, typed = std::move(typed)]() mutable { done(std::move(typed)); });
+        };
+        const std::string target = query.empty() ? path : path + "?" + query_string(query);
+        const std::uint64_t id = ++next_id;
+        {
+            std::lock_guard lock(calls_mu);
+            if (closed_calls) return;
+            in_flight[id] = c;
+        }
+
+        const std::string what = method + " " + path;
+        const auto timeout = config.request_timeout;
+        // Timers live on the timer thread only; `this` outlives it (shutdown joins it).
+        boost::asio::post(timer_io, [this, c, id, what, timeout] {
+            auto& timer =
+                timers.emplace(id, boost::asio::steady_timer(timer_io, timeout)).first->second;
+            timer.async_wait([this, c, id, what, timeout](const boost::system::error_code& ec) {
+                if (ec) return;
+                timers.erase(id);
+                if (!c->claim()) return;
+                c->cts.cancel();
+                spdlog::warn("ARI REST {}: no reply within {} ms", what, timeout.count());
+                c->deliver(
+                    Error{Error::Kind::timeout, 0,
+                          what + ": no reply within " + std::to_string(timeout.count()) + " ms"});
+            });
+        });
+
+        web::http::http_request req(method);
+        req.set_request_uri(target);
+        req.headers().add("Authorization", auth);
+        if (body) req.set_body(body->dump(), "application/json");
+        client.request(req, c->cts.get_token())
+            .then([c, weak, what, id](pplx::task<web::http::http_response> t) {
+                Result<nlohmann::json> r = complete(t, what);
+                if (auto self = weak.lock()) {
+                    std::lock_guard lock(self->calls_mu);
+                    self->in_flight.erase(id);
+                    if (!self->closed_calls) {
+                        Impl* raw = self.get();
+                        boost::asio::post(raw->timer_io, [raw, id] { raw->timers.erase(id); });
+                    }
+                }
+                if (c->claim()) c->deliver(std::move(r));
+            });
+    }
+
+    // Turns cpprest's outcome into a Result; runs on cpprest's thread pool.
+    static Result<nlohmann::json> complete(pplx::task<web::http::http_response>& t,
+                                           const std::string& what) {
+        try {
+            auto response = t.get();
+            const int status = response.status_code();
+            auto body = response.extract_utf8string(true).get();
+            spdlog::debug("ARI REST {} -> {}", what, status);
+            if (status < 200 || status >= 300)
+                return Error{Error::Kind::http, status, error_message(body)};
+            if (status == 204 || body.empty()) return nlohmann::json();
+            auto json = nlohmann::json::parse(body, nullptr, false);
+            if (json.is_discarded()) return Error{Error::Kind::decode, status, "reply is not JSON"};
+            return json;
+        } catch (const pplx::task_canceled&) {
+            return Error{Error::Kind::canceled, 0, what};
+        } catch (const std::exception& e) {
+            return Error{Error::Kind::transport, 0, what + ": " + e.what()};
+        }
     }
 
     ClientConfig config;
+    Executor executor;
+    std::string auth;  // the Authorization header value: credentials go nowhere else
     web::http::client::http_client client;
+    boost::asio::io_context timer_io;  // deadlines of in-flight calls
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
+    std::map<std::uint64_t, boost::asio::steady_timer> timers;  // deadlines, timer thread only
+    std::thread timer_thread;
+    std::mutex mu;  // guards closed and calls into the executor
+    bool closed = false;
+    std::mutex calls_mu;  // guards in_flight
+    bool closed_calls = false;
+    std::atomic<std::uint64_t> next_id{0};
+    std::map<std::uint64_t, std::weak_ptr<Call>> in_flight;  // canceled on shutdown
 };
 
-RestClient::RestClient(ClientConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
-RestClient::~RestClient() = default;
+RestClient::RestClient(ClientConfig config, Executor executor)
+    : impl_(std::make_shared<Impl>(std::move(config), std::move(executor))) {}
+
+RestClient::~RestClient() {
+    impl_->shutdown();
+}
+
+namespace {
+const auto GET = web::http::methods::GET;
+const auto POST = web::http::methods::POST;
+const auto PUT = web::http::methods::PUT;
+const auto DEL = web::http::methods::DEL;
+
+nlohmann::json identity(nlohmann::json&& j) {
+    return std::move(j);
+}
+
+void add_if(Query& q, const char* key, const std::string& v) {
+    if (!v.empty()) q.emplace_back(key, v);
+}
+
+std::optional<nlohmann::json> variables_body(const nlohmann::json& variables) {
+    if (!variables.is_object() || variables.empty()) return std::nullopt;
+    return nlohmann::json{{"variables", variables}};
+}
+}  // namespace
 
 void RestClient::asterisk_info(JsonHandler done) {
-    impl_->client.request(web::http::methods::GET, "/asterisk/info")
-        .then([done](pplx::task<web::http::http_response> t) {
-            try {
-                auto response = t.get();
-                auto body = response.extract_string().get();
-                if (response.status_code() >= 300) {
-                    done(Error{Error::Kind::http, response.status_code(), body});
-                    return;
-                }
-                auto json = nlohmann::json::parse(body, nullptr, false);
-                if (json.is_discarded()) {
-                    done(Error{Error::Kind::decode, 0, "not JSON"});
-                    return;
-                }
-                done(std::move(json));
-            } catch (const std::exception& e) {
-                done(Error{Error::Kind::transport, 0, e.what()});
-            }
-        });
+    impl_->call<nlohmann::json>(GET, "/asterisk/info", {}, std::nullopt, identity, std::move(done));
+}
+
+void RestClient::channels_list(Handler<std::vector<Channel>> done) {
+    impl_->call<std::vector<Channel>>(
+        GET, "/channels", {}, std::nullopt,
+        [](nlohmann::json&& j) { return parse_list<Channel>(j, parse_channel); }, std::move(done));
+}
+
+void RestClient::channel_get(const std::string& id, Handler<Channel> done) {
+    impl_->call<Channel>(
+        GET, "/channels/" + seg(id), {}, std::nullopt,
+        [](nlohmann::json&& j) { return parse_channel(j); }, std::move(done));
+}
+
+void RestClient::channel_answer(const std::string& id, DoneHandler done) {
+    impl_->call<NoContent>(POST, "/channels/" + seg(id) + "/answer", {}, std::nullopt, to_done,
+                           std::move(done));
+}
+
+void RestClient::channel_ring(const std::string& id, DoneHandler done) {
+    impl_->call<NoContent>(POST, "/channels/" + seg(id) + "/ring", {}, std::nullopt, to_done,
+                           std::move(done));
+}
+
+void RestClient::channel_ring_stop(const std::string& id, DoneHandler done) {
+    impl_->call<NoContent>(DEL, "/channels/" + seg(id) + "/ring", {}, std::nullopt, to_done,
+                           std::move(done));
+}
+
+void RestClient::channel_hold(const std::string& id, DoneHandler done) {
+    impl_->call<NoContent>(POST, "/channels/" + seg(id) + "/hold", {}, std::nullopt, to_done,
+                           std::move(done));
+}
+
+void RestClient::channel_unhold(const std::string& id, DoneHandler done) {
+    impl_->call<NoContent>(DEL, "/channels/" + seg(id) + "/hold", {}, std::nullopt, to_done,
+                           std::move(done));
+}
+
+void RestClient::channel_hangup(const std::string& id, const std::string& reason, DoneHandler done,
+                                int reason_code) {
+    Query q;
+    if (reason_code > 0)
+        q.emplace_back("reason_code", std::to_string(reason_code));
+    else
+        add_if(q, "reason", reason);
+    impl_->call<NoContent>(DEL, "/channels/" + seg(id), q, std::nullopt, to_done, std::move(done));
+}
+
+void RestClient::channel_create(const CreateChannelParams& p, Handler<Channel> done) {
+    Query q;
+    add_if(q, "endpoint", p.endpoint);
+    q.emplace_back("app", p.app.empty() ? impl_->config.app : p.app);
+    add_if(q, "appArgs", p.app_args);
+    add_if(q, "channelId", p.channel_id);
+    add_if(q, "otherChannelId", p.other_channel_id);
+    add_if(q, "originator", p.originator);
+    impl_->call<Channel>(
+        POST, "/channels/create", q, variables_body(p.variables),
+        [](nlohmann::json&& j) { return parse_channel(j); }, std::move(done));
+}
+
+void RestClient::channel_dial(const std::string& id, const std::string& caller, int timeout_s,
+                              DoneHandler done) {
+    Query q;
+    add_if(q, "caller", caller);
+    if (timeout_s > 0) q.emplace_back("timeout", std::to_string(timeout_s));
+    impl_->call<NoContent>(POST, "/channels/" + seg(id) + "/dial", q, std::nullopt, to_done,
+                           std::move(done));
+}
+
+void RestClient::channel_originate(const OriginateParams& p, Handler<Channel> done) {
+    Query q;
+    add_if(q, "endpoint", p.endpoint);
+    q.emplace_back("app", p.app.empty() ? impl_->config.app : p.app);
+    add_if(q, "appArgs", p.app_args);
+    add_if(q, "channelId", p.channel_id);
+    add_if(q, "otherChannelId", p.other_channel_id);
+    add_if(q, "originator", p.originator);
+    add_if(q, "callerId", p.caller_id);
+    if (p.timeout_s > 0) q.emplace_back("timeout", std::to_string(p.timeout_s));
+    impl_->call<Channel>(
+        POST, "/channels", q, variables_body(p.variables),
+        [](nlohmann::json&& j) { return parse_channel(j); }, std::move(done));
+}
+
+void RestClient::channel_get_variable(const std::string& id, const std::string& variable,
+                                      Handler<std::string> done) {
+    impl_->call<std::string>(
+        GET, "/channels/" + seg(id) + "/variable", {{"variable", variable}}, std::nullopt,
+        [](nlohmann::json&& j) -> Result<std::string> {
+            if (!j.is_object() || !j.contains("value") || !j["value"].is_string())
+                return Error{Error::Kind::decode, 0, "variable reply without value"};
+            return j["value"].get<std::string>();
+        },
+        std::move(done));
+}
+
+void RestClient::channel_set_variable(const std::string& id, const std::string& variable,
+                                      const std::string& value, DoneHandler done) {
+    impl_->call<NoContent>(POST, "/channels/" + seg(id) + "/variable",
+                           {{"variable", variable}, {"value", value}}, std::nullopt, to_done,
+                           std::move(done));
+}
+
+void RestClient::channel_send_dtmf(const std::string& id, const DtmfParams& p, DoneHandler done) {
+    Query q = {{"dtmf", p.dtmf},
+               {"before", std::to_string(p.before_ms)},
+               {"between", std::to_string(p.between_ms)},
+               {"duration", std::to_string(p.duration_ms)},
+               {"after", std::to_string(p.after_ms)}};
+    impl_->call<NoContent>(POST, "/channels/" + seg(id) + "/dtmf", q, std::nullopt, to_done,
+                           std::move(done));
+}
+
+void RestClient::bridges_list(Handler<std::vector<Bridge>> done) {
+    impl_->call<std::vector<Bridge>>(
+        GET, "/bridges", {}, std::nullopt,
+        [](nlohmann::json&& j) { return parse_list<Bridge>(j, parse_bridge); }, std::move(done));
+}
+
+void RestClient::bridge_create(const std::string& type, const std::string& bridge_id,
+                               const std::string& name, Handler<Bridge> done) {
+    Query q = {{"type", type.empty() ? std::string("mixing") : type}};
+    add_if(q, "bridgeId", bridge_id);
+    add_if(q, "name", name);
+    impl_->call<Bridge>(
+        POST, "/bridges", q, std::nullopt, [](nlohmann::json&& j) { return parse_bridge(j); },
+        std::move(done));
+}
+
+void RestClient::bridge_add_channel(const std::string& bridge_id, const std::string& channel_id,
+                                    DoneHandler done) {
+    impl_->call<NoContent>(POST, "/bridges/" + seg(bridge_id) + "/addChannel",
+                           {{"channel", channel_id}}, std::nullopt, to_done, std::move(done));
+}
+
+void RestClient::bridge_remove_channel(const std::string& bridge_id, const std::string& channel_id,
+                                       DoneHandler done) {
+    impl_->call<NoContent>(POST, "/bridges/" + seg(bridge_id) + "/removeChannel",
+                           {{"channel", channel_id}}, std::nullopt, to_done, std::move(done));
+}
+
+void RestClient::bridge_destroy(const std::string& bridge_id, DoneHandler done) {
+    impl_->call<NoContent>(DEL, "/bridges/" + seg(bridge_id), {}, std::nullopt, to_done,
+                           std::move(done));
+}
+
+void RestClient::endpoints_list(Handler<std::vector<Endpoint>> done) {
+    impl_->call<std::vector<Endpoint>>(
+        GET, "/endpoints", {}, std::nullopt,
+        [](nlohmann::json&& j) { return parse_list<Endpoint>(j, parse_endpoint); },
+        std::move(done));
+}
+
+void RestClient::endpoint_get(const std::string& technology, const std::string& resource,
+                              Handler<Endpoint> done) {
+    impl_->call<Endpoint>(
+        GET, "/endpoints/" + seg(technology) + "/" + seg(resource), {}, std::nullopt,
+        [](nlohmann::json&& j) { return parse_endpoint(j); }, std::move(done));
+}
+
+void RestClient::application_get(const std::string& name, Handler<Application> done) {
+    impl_->call<Application>(
+        GET, "/applications/" + seg(name), {}, std::nullopt,
+        [](nlohmann::json&& j) { return parse_application(j); }, std::move(done));
+}
+
+void RestClient::application_set_event_filter(const std::string& name, const nlohmann::json& filter,
+                                              Handler<Application> done) {
+    impl_->call<Application>(
+        PUT, "/applications/" + seg(name) + "/eventFilter", {}, filter,
+        [](nlohmann::json&& j) { return parse_application(j); }, std::move(done));
+}
+
+void RestClient::user_event(const std::string& event_name, const std::string& source,
+                            const nlohmann::json& variables, DoneHandler done) {
+    Query q = {{"application", impl_->config.app}};
+    add_if(q, "source", source);
+    impl_->call<NoContent>(POST, "/events/user/" + seg(event_name), q, variables_body(variables),
+                           to_done, std::move(done));
+}
+
+void RestClient::request(const std::string& method, const std::string& path,
+                         const std::string& query, std::optional<nlohmann::json> body,
+                         JsonHandler done) {
+    const std::string target = query.empty() ? path : path + "?" + query;
+    impl_->call<nlohmann::json>(web::http::method(method), target, {}, std::move(body), identity,
+                                std::move(done));
 }
 
 }  // namespace ari

@@ -1,19 +1,32 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 
 namespace ari {
 
-// Where and as whom to reach Asterisk's ARI.
+// Where and as whom to reach Asterisk's ARI, and how hard to try.
 struct ClientConfig {
-    std::string base_url;  // http(s)://host:port, without /ari
+    std::string base_url;  // http(s)://host:port, without /ari; ws(s) is derived from it
     std::string user;
-    std::string password;
+    std::string password;  // sent only in the Authorization header, never logged
     std::string app;
-    std::chrono::milliseconds request_timeout{5000};
-    std::string ca_file;    // extra CA bundle for https/wss
+    std::chrono::milliseconds request_timeout{5000};  // hard deadline of every REST call
+    std::string ca_file;                              // extra CA bundle for https/wss
     bool insecure = false;  // skip certificate checks (explicit opt-in, logged)
+
+    // Events WebSocket.
+    bool subscribe_all = false;                       // subscribeAll=true on /ari/events
+    std::size_t event_queue_capacity = 10000;         // events waiting for the executor
+    std::size_t max_event_bytes = 1024 * 1024;        // larger events are counted and dropped
+    std::chrono::milliseconds ping_interval{5000};    // WebSocket ping period
+    std::chrono::milliseconds pong_timeout{3000};     // no pong by then: socket is dead
+    std::chrono::milliseconds connect_timeout{5000};  // TCP + TLS + upgrade
+    std::chrono::milliseconds backoff_initial{500};   // first reconnect delay
+    std::chrono::milliseconds backoff_max{30000};     // reconnect delay cap
+    double backoff_jitter = 0.2;                      // +-20 % on each delay
+    std::chrono::milliseconds healthy_after{10000};   // connected this long resets the backoff
 };
 
 }  // namespace ari

@@ -8,7 +8,7 @@ namespace ari {
 
 // Why an ARI operation failed.
 struct Error {
-    enum class Kind { http, timeout, transport, decode };
+    enum class Kind { http, timeout, transport, decode, canceled };
     Kind kind = Kind::transport;
     int http_status = 0;  // for Kind::http
     std::string message;  // Asterisk's message, or what went wrong
@@ -21,6 +21,8 @@ struct Error {
                 return "timeout: " + message;
             case Kind::decode:
                 return "bad reply: " + message;
+            case Kind::canceled:
+                return "canceled: " + message;
             case Kind::transport:
                 break;
         }
@@ -28,10 +30,13 @@ struct Error {
     }
 };
 
+// The value of an operation whose success carries no data (HTTP 204).
+struct NoContent {};
+
 // A value or an Error; never an exception across an async boundary.
 template <class T>
 class Result {
-public:
+  public:
     Result(T value) : v_(std::move(value)) {}
     Result(Error error) : v_(std::move(error)) {}
     explicit operator bool() const { return v_.index() == 0; }
@@ -39,7 +44,7 @@ public:
     T& value() { return std::get<0>(v_); }
     const Error& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
