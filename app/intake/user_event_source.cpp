@@ -61,15 +61,12 @@ std::optional<NotifyEvent> build(Keys& k, NotifySource source, std::string* erro
         return std::nullopt;
     }
     std::uint64_t cseq = 0;
-    if (k.cseq->size() > 10) cseq = ~std::uint64_t{0};
+    bool digits = k.cseq->size() <= 10;
     for (char c : *k.cseq) {
-        if (c < '0' || c > '9') {
-            cseq = ~std::uint64_t{0};
-            break;
-        }
-        cseq = cseq * 10 + static_cast<std::uint64_t>(c - '0');
+        if (c < '0' || c > '9') digits = false;
+        if (digits) cseq = cseq * 10 + static_cast<std::uint64_t>(c - '0');
     }
-    if (cseq > 0x7fffffff) {
+    if (!digits || cseq > 0x7fffffff) {
         set_error(error, "GenesysNotify with a bad CSeq '" + k.cseq->substr(0, 20) + "'");
         return std::nullopt;
     }
@@ -138,8 +135,8 @@ std::optional<NotifyEvent> notify_from_ari_userevent(const nlohmann::json& ev, s
         if (!slot || *slot) continue;
         if (it->is_string()) {
             *slot = trim(it->get_ref<const std::string&>());
-        } else if (it->is_number_unsigned()) {
-            *slot = std::to_string(it->get<std::uint64_t>());
+        } else if (it->is_number_integer() && it->get<std::int64_t>() >= 0) {
+            *slot = std::to_string(it->get<std::int64_t>());
         } else if (!it->is_null()) {
             set_error(error, "GenesysNotify key " + it.key() + " is neither a string nor a number");
             return std::nullopt;

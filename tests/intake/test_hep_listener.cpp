@@ -1,0 +1,172 @@
+// The HEP listener over real UDP sockets on loopback (random free port): delivery on the
+// io_context, capture-agent check, counters, rate-limited rejects, stop.
+#include "intake/hep_listener.hpp"
+#include "intake_hep_builder.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio.hpp>
+
+#include <future>
+#include <thread>
+
+namespace {
+
+namespace asio = boost::asio;
+using talkgate::intake::HepCounters;
+using talkgate::intake::HepListener;
+using talkgate::intake::HepListenerSettings;
+using talkgate::intake::HepReject;
+using talkgate::intake::IpAddress;
+using talkgate::intake::NotifyEvent;
+using talkgate::test::genesys_notify;
+using talkgate::test::HepBuilder;
+using namespace std::chrono_literals;
+
+// A listener on its own io_context thread, collecting events and the thread they ran on.
+class Harness {
+  public:
+    explicit Harness(HepListenerSettings s)
+        : work_(asio::make_work_guard(io_)), listener_(io_, std::move(s), [this](NotifyEvent e) {
+              std::lock_guard<std::mutex> lock(mu_);
+              threads_.push_back(std::this_thread::get_id());
+              events_.push_back(std::move(e));
+          }) {}
+    ~Harness() {
+        listener_.stop();
+        work_.reset();
+        io_.stop();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    boost::system::error_code start() {
+        auto ec = listener_.start();
+        thread_ = std::thread([this] { io_.run(); });
+        return ec;
+    }
+
+    void send(const std::string& datagram, const std::string& from_ip = "127.0.0.1") {
+        asio::io_context io;
+        asio::ip::udp::socket s(io, asio::ip::udp::endpoint(asio::ip::make_address(from_ip), 0));
+        s.send_to(asio::buffer(datagram), listener_.local_endpoint());
+    }
+
+    // Waits until `pred(counters)` holds (bounded), returns the last counters.
+    template <class Pred>
+    HepCounters wait_for(Pred pred) {
+        HepCounters c;
+        for (int i = 0; i < 200; ++i) {
+            c = listener_.counters();
+            if (pred(c)) return c;
+            std::this_thread::sleep_for(10ms);
+        }
+        return c;
+    }
+
+    std::vector<NotifyEvent> events() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return events_;
+    }
+    std::vector<std::thread::id> threads() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return threads_;
+    }
+    std::thread::id io_thread() const { return thread_.get_id(); }
+    HepListener& listener() { return listener_; }
+
+  private:
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    HepListener listener_;
+    std::thread thread_;
+    std::mutex mu_;
+    std::vector<NotifyEvent> events_;
+    std::vector<std::thread::id> threads_;
+};
+
+HepListenerSettings settings() {
+    HepListenerSettings s;
+    s.listen_host = "127.0.0.1";
+    s.listen_port = 0;
+    s.intake.genesys_hosts = {IpAddress::from_string("127.0.0.2")};
+    return s;
+}
+
+TEST(HepListener, DeliversEachNotifyOnceOnTheIoContextThread) {
+    Harness h(settings());
+    ASSERT_FALSE(h.start());
+    ASSERT_NE(h.listener().local_endpoint().port(), 0);
+    const auto d = HepBuilder().build(genesys_notify("listener-call", 3));
+    for (int i = 0; i < 4; ++i) h.send(d);
+    auto c = h.wait_for([](const HepCounters& c) { return c.datagrams >= 4; });
+    EXPECT_EQ(c.datagrams, 4u);
+    EXPECT_EQ(c.notifies, 1u);
+    EXPECT_EQ(c.duplicates, 3u);
+    auto events = h.events();
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].call_id, "listener-call");
+    EXPECT_EQ(events[0].dn, "1002");
+    ASSERT_EQ(h.threads().size(), 1u);
+    EXPECT_EQ(h.threads()[0], h.io_thread());
+}
+
+TEST(HepListener, RejectsDatagramsFromSendersThatAreNotCaptureAgents) {
+    Harness h(settings());
+    ASSERT_FALSE(h.start());
+    h.send(HepBuilder().build(genesys_notify("c", 1)), "127.0.0.9");
+    auto c = h.wait_for([](const HepCounters& c) { return c.datagrams >= 1; });
+    EXPECT_EQ(c.rejected_for(HepReject::unknown_agent), 1u);
+    EXPECT_TRUE(h.events().empty());
+}
+
+TEST(HepListener, KeepsListeningAfterGarbageAndChecksThePassword) {
+    auto s = settings();
+    s.intake.capture_password = "pw-for-this-test";
+    s.reject_log_interval = 1h;
+    Harness h(s);
+    ASSERT_FALSE(h.start());
+    for (int i = 0; i < 50; ++i) h.send(std::string(static_cast<std::size_t>(i), 'x'));
+    h.send(HepBuilder().build(genesys_notify("c", 1)));
+    HepBuilder ok;
+    ok.password = "pw-for-this-test";
+    h.send(ok.build(genesys_notify("c", 1)));
+    auto c = h.wait_for([](const HepCounters& c) { return c.datagrams >= 52; });
+    EXPECT_EQ(c.rejected_for(HepReject::malformed_hep), 50u);
+    EXPECT_EQ(c.rejected_for(HepReject::bad_password), 1u);
+    EXPECT_EQ(c.notifies, 1u);
+    EXPECT_EQ(h.events().size(), 1u);
+}
+
+TEST(HepListener, StartFailsWhenThePortIsTaken) {
+    Harness first(settings());
+    ASSERT_FALSE(first.start());
+    auto s = settings();
+    s.listen_port = first.listener().local_endpoint().port();
+    Harness second(s);
+    EXPECT_TRUE(second.start());
+    auto bad = settings();
+    bad.listen_host = "not-an-address";
+    Harness third(bad);
+    EXPECT_TRUE(third.start());
+}
+
+TEST(HepListener, DeliversNothingAfterStop) {
+    Harness h(settings());
+    ASSERT_FALSE(h.start());
+    const auto port = h.listener().local_endpoint();
+    h.listener().stop();
+    // the close runs on the io_context; then the port is free again
+    bool closed = false;
+    for (int i = 0; i < 200 && !closed; ++i) {
+        asio::io_context io;
+        asio::ip::udp::socket probe(io);
+        boost::system::error_code ec;
+        probe.open(asio::ip::udp::v4(), ec);
+        probe.bind(port, ec);
+        closed = !ec;
+        if (!closed) std::this_thread::sleep_for(10ms);
+    }
+    EXPECT_TRUE(closed) << "the socket was not closed after stop()";
+    EXPECT_TRUE(h.events().empty());
+}
+
+}  // namespace

@@ -1,0 +1,260 @@
+// The NOTIFY intake against the real Asterisk 22 lab: Asterisk's res_hep_pjsip copies every
+// SIP message to the HepListener on LAB_HEP_PORT (tests/lab/asterisk/hep.conf). A sipp
+// "Genesys" rings DN 1002 (the test rings the call through ARI), then sends NOTIFY talk in the
+// early dialog four times (Asterisk never answers it): exactly one NotifyEvent must come out.
+#include "intake/hep_listener.hpp"
+#include "lab_env.hpp"
+#include "sipp.hpp"
+
+#include <cpprest/http_client.h>
+#include <gtest/gtest.h>
+#include <boost/asio.hpp>
+#include <boost/beast/core/detail/base64.hpp>
+#include <nlohmann/json.hpp>
+#include <websocketpp/client.hpp>
+#include <websocketpp/config/asio_no_tls_client.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace {
+
+namespace asio = boost::asio;
+using talkgate::intake::HepCounters;
+using talkgate::intake::HepListener;
+using talkgate::intake::HepListenerSettings;
+using talkgate::intake::HepReject;
+using talkgate::intake::IpAddress;
+using talkgate::intake::NotifyEvent;
+using talkgate::intake::NotifyKind;
+using talkgate::intake::NotifySource;
+using talkgate::test::LabEnv;
+using talkgate::test::Sipp;
+using WsClient = websocketpp::client<websocketpp::config::asio_client>;
+using namespace std::chrono_literals;
+
+std::string basic_auth(const std::string& user, const std::string& password) {
+    std::string plain = user + ":" + password;
+    std::string out(boost::beast::detail::base64::encoded_size(plain.size()), '\0');
+    out.resize(boost::beast::detail::base64::encode(out.data(), plain.data(), plain.size()));
+    return "Basic " + out;
+}
+
+// A bare ARI events socket for the lab's app, so that Stasis() accepts the Genesys call.
+class AriEvents {
+  public:
+    explicit AriEvents(const LabEnv& lab) {
+        client_.clear_access_channels(websocketpp::log::alevel::all);
+        client_.clear_error_channels(websocketpp::log::elevel::all);
+        client_.init_asio();
+        client_.set_open_handler([this](auto) { notify([this] { open_ = true; }); });
+        client_.set_fail_handler([this](auto) { notify([this] { failed_ = true; }); });
+        client_.set_message_handler([this](auto, WsClient::message_ptr msg) {
+            auto event = nlohmann::json::parse(msg->get_payload(), nullptr, false);
+            notify([&] { events_.push_back(std::move(event)); });
+        });
+        websocketpp::lib::error_code ec;
+        auto con = client_.get_connection(
+            "ws://127.0.0.1:" + lab["LAB_HTTP_PORT"] + "/ari/events?app=" + lab["LAB_ARI_APP"], ec);
+        if (ec) throw std::runtime_error("bad ARI events URL: " + ec.message());
+        con->append_header("Authorization",
+                           basic_auth(lab["LAB_ARI_USER"], lab["LAB_ARI_PASSWORD"]));
+        hdl_ = con->get_handle();
+        client_.connect(con);
+        thread_ = std::thread([this] { client_.run(); });
+    }
+    ~AriEvents() {
+        websocketpp::lib::error_code ec;
+        client_.close(hdl_, websocketpp::close::status::normal, "test done", ec);
+        client_.stop();
+        thread_.join();
+    }
+
+    bool wait_open(std::chrono::milliseconds deadline) {
+        std::unique_lock<std::mutex> lock(mu_);
+        return cv_.wait_for(lock, deadline, [this] { return open_ || failed_; }) && open_;
+    }
+
+    std::optional<nlohmann::json> next(const std::string& type,
+                                       std::chrono::milliseconds deadline) {
+        std::unique_lock<std::mutex> lock(mu_);
+        const auto until = std::chrono::steady_clock::now() + deadline;
+        while (true) {
+            while (!events_.empty()) {
+                auto e = std::move(events_.front());
+                events_.pop_front();
+                if (e.is_object() && e.value("type", "") == type) return e;
+            }
+            if (cv_.wait_until(lock, until) == std::cv_status::timeout && events_.empty()) {
+                return std::nullopt;
+            }
+        }
+    }
+
+  private:
+    template <class F>
+    void notify(F&& f) {
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            f();
+        }
+        cv_.notify_all();
+    }
+
+    WsClient client_;
+    websocketpp::connection_hdl hdl_;
+    std::thread thread_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::deque<nlohmann::json> events_;
+    bool open_ = false;
+    bool failed_ = false;
+};
+
+// POST /ari/channels/{id}/ring: Asterisk sends 180 to Genesys, which opens the early dialog.
+int ring(const LabEnv& lab, const std::string& channel_id) {
+    web::http::client::http_client_config cfg;
+    cfg.set_credentials(
+        web::http::client::credentials(lab["LAB_ARI_USER"], lab["LAB_ARI_PASSWORD"]));
+    cfg.set_timeout(std::chrono::seconds(5));
+    web::http::client::http_client client(lab["LAB_ARI_URL"], cfg);
+    return client.request(web::http::methods::POST, "/ari/channels/" + channel_id + "/ring")
+        .get()
+        .status_code();
+}
+
+// The listener under test on LAB_HEP_PORT, on its own io_context thread.
+class Intake {
+  public:
+    explicit Intake(const LabEnv& lab)
+        : work_(asio::make_work_guard(io_)), listener_(io_, settings(lab), [this](NotifyEvent e) {
+              std::lock_guard<std::mutex> lock(mu_);
+              events_.push_back(std::move(e));
+          }) {
+        if (auto ec = listener_.start()) {
+            throw std::runtime_error("HEP listener cannot bind LAB_HEP_PORT: " + ec.message());
+        }
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~Intake() {
+        listener_.stop();
+        work_.reset();
+        io_.stop();
+        thread_.join();
+    }
+
+    template <class Pred>
+    HepCounters wait_for(Pred pred, std::chrono::milliseconds deadline) {
+        const auto until = std::chrono::steady_clock::now() + deadline;
+        HepCounters c = listener_.counters();
+        while (!pred(c) && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(20ms);
+            c = listener_.counters();
+        }
+        return c;
+    }
+    std::vector<NotifyEvent> events() {
+        std::lock_guard<std::mutex> lock(mu_);
+        return events_;
+    }
+
+  private:
+    static HepListenerSettings settings(const LabEnv& lab) {
+        HepListenerSettings s;
+        s.listen_host = "127.0.0.1";
+        s.listen_port = static_cast<unsigned short>(lab.port("LAB_HEP_PORT"));
+        s.intake.genesys_hosts = {IpAddress::from_string(lab["LAB_GENESYS_IP"])};
+        return s;
+    }
+
+    asio::io_context io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    HepListener listener_;
+    std::thread thread_;
+    std::mutex mu_;
+    std::vector<NotifyEvent> events_;
+};
+
+class IntakeLabTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (lab["LAB_HEP_ENABLED"] != "yes") GTEST_SKIP() << "the lab runs without HEP";
+    }
+    void TearDown() override { lab.reset(); }
+    const LabEnv& lab = LabEnv::get();
+};
+
+TEST_F(IntakeLabTest, RetransmittedNotifyTalkInTheEarlyDialogGivesExactlyOneEvent) {
+    Intake intake(lab);
+    AriEvents ari(lab);
+    ASSERT_TRUE(ari.wait_open(5s)) << "ARI events WebSocket did not open";
+
+    const std::string uuid = "01INTAKELABCALLUUID000000001";
+    Sipp::Options o;
+    o.scenario = "intake_genesys_notify_retrans.xml";
+    o.local_ip = lab["LAB_GENESYS_IP"];
+    o.service = "1002";
+    o.timeout = std::chrono::seconds(20);
+    o.extra = {"-set", "uuid", uuid};
+    Sipp genesys(lab, o);
+
+    auto start = ari.next("StasisStart", 10s);
+    ASSERT_TRUE(start) << "no StasisStart within 10 s\n" << genesys.output();
+    const std::string channel_id = (*start)["channel"]["id"];
+    const std::string call_id = (*start)["channel"]["protocol_id"];
+    ASSERT_FALSE(call_id.empty()) << start->dump();
+    ASSERT_EQ(ring(lab, channel_id), 204);
+
+    const std::string failure = genesys.wait_success(20s);
+    ASSERT_TRUE(failure.empty()) << failure;
+
+    // HEP is asynchronous: wait until the four copies were seen, then a little longer so
+    // that a second event, if the intake produced one, would have arrived.
+    auto c =
+        intake.wait_for([](const HepCounters& c) { return c.notifies + c.duplicates >= 4; }, 5s);
+    std::this_thread::sleep_for(300ms);
+    c = intake.wait_for([](const HepCounters&) { return true; }, 0ms);
+    EXPECT_EQ(c.notifies, 1u);
+    EXPECT_EQ(c.duplicates, 3u);
+    EXPECT_EQ(c.rejected_total(), 0u);
+    EXPECT_GE(c.non_notify_ignored, 5u)
+        << "INVITE, 100, 180, CANCEL, 200, 487, ACK were copied too";
+
+    const auto events = intake.events();
+    ASSERT_EQ(events.size(), 1u);
+    const NotifyEvent& e = events[0];
+    EXPECT_EQ(e.kind, NotifyKind::talk);
+    EXPECT_EQ(e.event, "talk");
+    EXPECT_EQ(e.dn, "1002");
+    EXPECT_EQ(e.call_id, call_id);
+    EXPECT_EQ(e.call_uuid, uuid);
+    EXPECT_EQ(e.cseq, 20u);
+    EXPECT_NE(e.from_tag.find("SIPpTag00"), std::string::npos) << e.from_tag;
+    EXPECT_FALSE(e.to_tag.empty()) << "the NOTIFY carries the To tag of Asterisk's 180";
+    EXPECT_EQ(e.subscription_state, "active");
+    EXPECT_EQ(e.source, NotifySource::hep);
+    EXPECT_EQ(e.source_address, lab["LAB_GENESYS_IP"] + ":" + std::to_string(genesys.local_port()));
+}
+
+TEST_F(IntakeLabTest, NotifyFromAHostThatIsNotGenesysIsRejectedAndCounted) {
+    Intake intake(lab);
+    Sipp::Options o;
+    o.scenario = "intake_other_notify.xml";
+    o.local_ip = lab["LAB_OTHER_IP"];
+    o.service = "1002";
+    o.timeout = std::chrono::seconds(10);
+    Sipp other(lab, o);
+    const std::string failure = other.wait_success(10s);
+    ASSERT_TRUE(failure.empty()) << failure;
+
+    auto c = intake.wait_for(
+        [](const HepCounters& c) { return c.rejected_for(HepReject::not_genesys) >= 1; }, 5s);
+    EXPECT_EQ(c.rejected_for(HepReject::not_genesys), 1u);
+    EXPECT_EQ(c.notifies, 0u);
+    EXPECT_TRUE(intake.events().empty());
+}
+
+}  // namespace
