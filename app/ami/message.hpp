@@ -39,7 +39,8 @@ class Message {
     // `Response:` value (Success, Error, Goodbye, Follows), or empty for events.
     std::string response() const { return get_or("Response", ""); }
     bool is_event() const { return has("Event"); }
-    bool is_response() const { return has("Response"); }
+    // Some events carry a Response: field too (OriginateResponse): an event is never a reply.
+    bool is_response() const { return has("Response") && !has("Event"); }
 
   private:
     std::vector<Field> fields_;

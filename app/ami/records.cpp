@@ -21,15 +21,17 @@ ChannelInfo ChannelInfo::from(const Message& item) {
 
 Contact Contact::from(const Message& item) {
     Contact c;
-    c.aor = item.get_or("Aor", "");
+    // Asterisk 22 names a contact "AOR;@hash" (ObjectName) and sends no Aor field.
+    const std::string object = item.get_or("ObjectName", "");
+    c.aor = item.get_or("Aor", object.substr(0, object.find(";@")));
     c.uri = item.get_or("Uri", "");
     if (auto hp = parse_sip_uri_host(c.uri)) {
         c.host = hp->host;
         c.port = hp->port;
     }
     c.status = item.get_or("Status", "");
-    c.endpoint = item.get_or("EndpointName", item.get_or("Endpoint", ""));
-    c.via_address = item.get_or("ViaAddress", item.get_or("ViaAddr", ""));
+    c.endpoint = item.get_or("Endpoint", "");
+    c.via_address = item.get_or("ViaAddr", "");
     c.user_agent = item.get_or("UserAgent", "");
     c.fields = item;
     return c;

@@ -40,7 +40,7 @@ struct Contact {
     std::uint16_t port = 0;
     std::string status;  // Reachable, Unreachable, NonQualified, Unknown, ...
     std::string endpoint;
-    std::string via_address;
+    std::string via_address;  // ViaAddr: where the REGISTER came from
     std::string user_agent;
     Message fields;  // every field Asterisk sent
 

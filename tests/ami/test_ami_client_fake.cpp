@@ -173,8 +173,10 @@ TEST(AmiClientFake, ContactsCarryTheirUriHostAndNoContactsIsAnEmptyList) {
         "\r\nEventList: start\r\n\r\n"
         "Event: ContactList\r\nActionID: " +
         id +
-        "\r\nObjectName: 1009;@abc\r\n"
-        "Aor: 1009\r\nUri: sip:1009@127.0.0.3:5099;transport=udp\r\nStatus: NonQualified\r\n\r\n"
+        "\r\nObjectType: contact\r\n"
+        "ObjectName: 1009;@bfa2b8458f023d433c0ad0ad42e47ef6\r\n"
+        "ViaAddr: 127.0.0.3\r\nEndpoint: 1009\r\nUri: sip:1009@127.0.0.3:5099;transport=UDP\r\n"
+        "Status: NonQualified\r\n\r\n"
         "Event: ContactListComplete\r\nActionID: " +
         id + "\r\nEventList: Complete\r\n\r\n"));
     auto r = first.get();
@@ -183,6 +185,8 @@ TEST(AmiClientFake, ContactsCarryTheirUriHostAndNoContactsIsAnEmptyList) {
     EXPECT_EQ(r->value()[0].aor, "1009");
     EXPECT_EQ(r->value()[0].host, "127.0.0.3");
     EXPECT_EQ(r->value()[0].port, 5099);
+    EXPECT_EQ(r->value()[0].endpoint, "1009");
+    EXPECT_EQ(r->value()[0].via_address, "127.0.0.3");
 
     auto second = std::async(std::launch::async, [&] {
         return c.h.call<std::vector<Contact>>(

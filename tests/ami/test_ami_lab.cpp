@@ -51,24 +51,27 @@ class AmiLab : public ::testing::Test {
         return h;
     }
 
-    // sipp as agent 1001 (UAS on its fixed port) that answers only after NOTIFY talk.
-    std::unique_ptr<Sipp> agent_1001() {
+    // sipp as agent 100N (a UAS on that agent's fixed port) playing `scenario`. Each test uses
+    // its own agent, so a late retransmission of one test's call never reaches the next one.
+    std::unique_ptr<Sipp> agent(int n, const std::string& scenario) {
         Sipp::Options o;
-        o.scenario = "agent_answer_on_notify.xml";
+        o.scenario = scenario;
         o.local_ip = lab["LAB_AGENT_IP"];
-        o.local_port = lab.port("LAB_AGENT_PORT_BASE") + 1;
+        o.local_port = lab.port("LAB_AGENT_PORT_BASE") + n;
         o.uac = false;
-        o.service = "1001";
+        o.service = "100" + std::to_string(n);
         o.timeout = 40s;
         return std::make_unique<Sipp>(lab, o);
     }
 
-    // Originates a call to PJSIP/1001 (Wait(20) once answered) and returns the agent leg's
+    // Originates a call to PJSIP/100N (Wait(20) once answered) and returns the agent leg's
     // channel name once it rings.
-    std::string ring_agent_1001(ClientHarness& h) {
+    std::string ring_agent(ClientHarness& h, Sipp& agent, int n) {
+        const std::string prefix = "PJSIP/100" + std::to_string(n) + "-";
+        const auto log_offset = lab.log_size();
         auto r = h.call<Reply>(
             [&](auto done) {
-                h.client().send(Action("Originate", {{"Channel", "PJSIP/1001"},
+                h.client().send(Action("Originate", {{"Channel", "PJSIP/100" + std::to_string(n)},
                                                      {"Application", "Wait"},
                                                      {"Data", "20"},
                                                      {"Async", "true"},
@@ -78,11 +81,14 @@ class AmiLab : public ::testing::Test {
             },
             10s);
         if (!r || !*r) throw std::runtime_error("Originate failed");
-        auto ringing = h.wait_event("Newstate", 10s, [](const Message& m) {
-            return m.get_or("Channel", "").rfind("PJSIP/1001-", 0) == 0 &&
+        auto ringing = h.wait_event("Newstate", 10s, [&](const Message& m) {
+            return m.get_or("Channel", "").rfind(prefix, 0) == 0 &&
                    m.get_or("ChannelStateDesc", "") == "Ringing";
         });
-        if (!ringing) throw std::runtime_error("agent leg PJSIP/1001 never rang");
+        if (!ringing) {
+            throw std::runtime_error("agent leg " + prefix + " never rang\n" + agent.output() +
+                                     "\n--- Asterisk log ---\n" + lab.log_since(log_offset));
+        }
         return ringing->get_or("Channel", "");
     }
 
@@ -127,8 +133,8 @@ TEST_F(AmiLab, BadLoginReportsAsterisksMessageAndLogsNoSecret) {
 
 TEST_F(AmiLab, PjsipNotifyTalkMakesTheRingingAgentReceiveNotifyAndAnswer) {
     auto h = connect();
-    auto agent = agent_1001();
-    const std::string channel = ring_agent_1001(*h);
+    auto agent = this->agent(1, "agent_answer_on_notify.xml");
+    const std::string channel = ring_agent(*h, *agent, 1);
 
     auto sent = h->call<Message>(
         [&](auto done) { h->client().pjsip_notify_channel(channel, "talk", std::move(done)); },
@@ -148,25 +154,26 @@ TEST_F(AmiLab, PjsipNotifyTalkMakesTheRingingAgentReceiveNotifyAndAnswer) {
 
 TEST_F(AmiLab, PjsipNotifyHoldOnARingingAgentIsNotTakenAsTalk) {
     auto h = connect();
-    auto agent = agent_1001();
-    const std::string channel = ring_agent_1001(*h);
+    auto agent = this->agent(3, "agent_answer_on_notify.xml");
+    const std::string channel = ring_agent(*h, *agent, 3);
     auto sent = h->call<Message>(
         [&](auto done) { h->client().pjsip_notify_channel(channel, "hold", std::move(done)); },
         10s);
     ASSERT_TRUE(sent && *sent);
-    // The agent scenario checks the Event header: "hold" fails it, and nothing answers.
-    auto code = agent->wait(10s);
-    ASSERT_TRUE(code) << "sipp did not notice the wrong event\n" << agent->output();
-    EXPECT_NE(*code, 0);
-    EXPECT_FALSE(h->wait_event("Newstate", 500ms, [&](const Message& m) {
+    // The agent scenario checks the Event header: on "hold" it never answers, and fails.
+    EXPECT_FALSE(h->wait_event("Newstate", 1s, [&](const Message& m) {
         return m.get_or("Channel", "") == channel && m.get_or("ChannelStateDesc", "") == "Up";
     }));
+    lab.reset();
+    auto code = agent->wait(10s);
+    ASSERT_TRUE(code) << "sipp still runs after the call was cancelled\n" << agent->output();
+    EXPECT_NE(*code, 0) << agent->output();
 }
 
 TEST_F(AmiLab, CoreShowChannelsListsALiveCallAndGetvarReadsItsVariable) {
     auto h = connect();
-    auto agent = agent_1001();
-    const std::string channel = ring_agent_1001(*h);
+    auto agent = this->agent(2, "ami_agent_ring.xml");
+    const std::string channel = ring_agent(*h, *agent, 2);
 
     auto list = h->call<std::vector<ChannelInfo>>(
         [&](auto done) { h->client().core_show_channels(std::move(done)); }, 10s);
@@ -192,6 +199,8 @@ TEST_F(AmiLab, CoreShowChannelsListsALiveCallAndGetvarReadsItsVariable) {
     ASSERT_FALSE(*missing);
     EXPECT_EQ(missing->error().kind, talkgate::ami::Error::Kind::asterisk);
     EXPECT_FALSE(missing->error().message.empty());
+    lab.reset();
+    EXPECT_EQ(agent->wait_success(10s), "");
 }
 
 TEST_F(AmiLab, UserEventComesBackAsAnEventWithItsFields) {

@@ -76,8 +76,10 @@ TEST(AmiRecords, ContactForAorPrefersAReachableOne) {
     for (auto [aor, uri, status] : {std::tuple{"1001", "sip:1001@10.0.0.1", "Reachable"},
                                     std::tuple{"1009", "sip:1009@10.0.0.2", "Unreachable"},
                                     std::tuple{"1009", "sip:1009@10.0.0.3:5070", "Reachable"}}) {
-        contacts.push_back(Contact::from(
-            Message({{"Event", "ContactList"}, {"Aor", aor}, {"Uri", uri}, {"Status", status}})));
+        contacts.push_back(Contact::from(Message({{"Event", "ContactList"},
+                                                  {"ObjectName", std::string(aor) + ";@ab12"},
+                                                  {"Uri", uri},
+                                                  {"Status", status}})));
     }
     const Contact* c = contact_for_aor(contacts, "1009");
     ASSERT_NE(c, nullptr);
