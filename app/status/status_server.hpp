@@ -1,0 +1,47 @@
+#pragma once
+
+#include "metrics/registry.hpp"
+#include "status/status_source.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace talkgate::status {
+
+struct StatusServerOptions {
+    std::string host = "127.0.0.1";  // loopback unless the operator opens it up
+    unsigned short port = 8090;
+    std::string token;  // STATUS_TOKEN; empty serves /health only, the rest answer 503
+    std::chrono::milliseconds deadline{2000};  // for the source's callbacks; then 503
+    std::size_t max_body_bytes = 4096;         // POST bodies are tiny; anything bigger is 413
+};
+
+// The status REST API on a cpprestsdk http_listener:
+//   GET /health, GET /ready, GET /calls[?call_uuid=U], GET /calls/{dn},
+//   POST /calls/{dn}/answer, GET /metrics.
+// Every route but /health needs `Authorization: Bearer <token>`. Requests are served on
+// cpprestsdk's threads; the controller is reached only through StatusSource callbacks, each
+// with a deadline, so a busy controller slows no thread of the server and is never blocked.
+// `source` and `metrics` must outlive the server.
+class StatusServer {
+  public:
+    StatusServer(StatusServerOptions options, StatusSource& source,
+                 const metrics::Registry& metrics);
+    ~StatusServer();  // stops
+    StatusServer(const StatusServer&) = delete;
+    StatusServer& operator=(const StatusServer&) = delete;
+
+    // Binds and serves; false with a one-line reason when it cannot (address in use, ...).
+    bool start(std::string& error);
+    // Answers requests still waiting for the source with 503, then closes. Idempotent.
+    void stop();
+    // http://host:port
+    std::string url() const;
+
+  private:
+    class Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace talkgate::status
