@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Builds deploy/asterisk/module/res_talkgate_notify.c for the Asterisk the lab runs (Debian
+# sid's asterisk package), from Debian's own asterisk source package only.
+#
+#   build-module.sh [-o OUTPUT.so]
+#
+# Prints the path of the built module (in the cache) on stdout; with -o also copies it there.
+# The first run provisions a separate build root (debootstrap sid with asterisk-dev and gcc,
+# Debian's asterisk source with its bundled pjproject configured as debian/rules does it):
+# about two minutes and 1 GB. A build is cached by Asterisk version and source hash, so an
+# unchanged module costs seconds. Without network access to the Debian mirror it fails.
+#
+# Settings (environment): TALKGATE_MODULE_BUILD_ROOT (default
+# /var/cache/talkgate/module-build-root), TALKGATE_MODULE_CACHE (default
+# /var/cache/talkgate/modules), TALKGATE_LAB_ROOT (the lab's root whose Asterisk version the
+# module must match, default /var/cache/talkgate/asterisk-sid; provisioned when missing).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/.." && pwd)
+BROOT=${TALKGATE_MODULE_BUILD_ROOT:-/var/cache/talkgate/module-build-root}
+CACHE=${TALKGATE_MODULE_CACHE:-/var/cache/talkgate/modules}
+LAB_ROOT=${TALKGATE_LAB_ROOT:-/var/cache/talkgate/asterisk-sid}
+MODULE=res_talkgate_notify
+SOURCE=$src/deploy/asterisk/module/$MODULE.c
+# Flags as Asterisk's own module build uses them; part of the cache key.
+CFLAGS_MODULE=(-std=gnu11 -O2 -g -fPIC -shared -pthread -Wall -Wextra -Wno-unused-parameter
+    -Wno-missing-field-initializers -D_GNU_SOURCE -D_REENTRANT "-DAST_MODULE=\"$MODULE\""
+    "-DAST_MODULE_SELF_SYM=__internal_${MODULE}_self")
+APT_OPTS="-o Acquire::Check-Valid-Until=false -q"
+
+log() { printf 'build-module: %s\n' "$*" >&2; }
+die() {
+    printf 'build-module: error: %s\n' "$*" >&2
+    exit 1
+}
+
+out=
+while getopts 'o:h' opt; do
+    case $opt in
+    o) out=$OPTARG ;;
+    *)
+        sed -n '2,16p' "$0" >&2
+        exit 2
+        ;;
+    esac
+done
+
+[ "$(id -u)" = 0 ] || die "building the module needs root (debootstrap, chroot)"
+[ -f "$SOURCE" ] || die "module source $SOURCE is missing"
+
+# The Debian mirror this machine's apt already uses (the same rule as scripts/lab.sh).
+apt_mirror() {
+    local uri
+    uri=$( (cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true) |
+        awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }')
+    if [ -z "$uri" ]; then
+        uri=$( (cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true) |
+            awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; exit } }')
+    fi
+    [ -n "$uri" ] || die "no Debian mirror found in /etc/apt (sources.list or *.sources)"
+    printf '%s\n' "$uri"
+}
+
+# A command in the build root, with /proc and /dev mounted in a private namespace that
+# vanishes with it (nothing stays mounted, also when it fails).
+in_root() {
+    unshare --mount --propagation private /bin/sh -c \
+        'r=$1; shift; mount -t proc proc "$r/proc" && mount --bind /dev "$r/dev" && exec chroot "$r" "$@"' \
+        in_root "$BROOT" "$@"
+}
+
+pkg_version() { # ROOT PACKAGE -> installed version, empty when not installed
+    [ -d "$1/var/lib/dpkg" ] || return 0
+    { dpkg-query --admindir="$1/var/lib/dpkg" -W -f '${Status} ${Version}\n' "$2" 2>/dev/null || true; } |
+        awk '$3 == "installed" { print $4 }'
+}
+
+# Debian's asterisk source with pjproject unpacked, patched and configured exactly as
+# Asterisk's own build does it (debian/rules execute_before_dh_auto_configure, then
+# third-party/pjproject's configure target), so that struct layouts match libasteriskpj.
+prepare_source() {
+    local version=$1
+    log "fetching Debian's asterisk source $version and configuring its bundled pjproject"
+    cat >"$BROOT/tmp/talkgate-prepare-source.sh" <<'EOF'
+set -eu
+version=$1
+rm -rf /src && mkdir -p /src && cd /src
+apt-get $APT_OPTS source --download-only "asterisk=$version" >/src/apt-source.log 2>&1
+dpkg-source --no-check -x ./*.dsc /src/asterisk >/src/dpkg-source.log 2>&1
+cd /src/asterisk
+pjver=$(sed -n 's/^PJPROJECT_VERSION=//p' third-party/versions.mak)
+pjdir=debian/build-pjproject
+mkdir -p "$pjdir"
+ln -s ../../Xpjproject "$pjdir/pjproject-$pjver"
+(cd "$pjdir" && tar --create "pjproject-$pjver"/*) | bzip2 --fast >"$pjdir/pjproject-$pjver.tar.bz2"
+(cd "$pjdir" && md5sum "pjproject-$pjver.tar.bz2") >"third-party/pjproject/pjproject-$pjver.tar.bz2.md5"
+export TAR=tar PATCH=patch SED=sed NM=nm MD5=md5sum CAT=cat CUT=cut GREP=grep FIND=find \
+    REALPATH=realpath DOWNLOAD=false DOWNLOAD_TO_STDOUT=false
+pjmake() {
+    make --quiet --no-print-directory -C third-party/pjproject PJPROJECT_CONFIGURE_OPTS=--with-ssl \
+        EXTERNALS_CACHE_DIR="/src/asterisk/$pjdir" "$@"
+}
+pjmake configure >/src/pjproject-configure.log 2>&1
+# make's directory cache can skip these copies after it re-unpacked the source
+for h in third-party/pjproject/patches/*.h; do
+    cp -f "$h" third-party/pjproject/source/pjlib/include/pj/
+done
+# echo_cflags re-runs configure first and echoes its progress: keep the flags line only
+pjmake echo_cflags | grep -- '^-D' | tail -n 1 >/src/pjproject.cflags
+grep -q -- '-I/src/asterisk/third-party/pjproject/source/pjsip/include' /src/pjproject.cflags
+test -f third-party/pjproject/source/pjlib/include/pj/config_site.h
+echo "$version" >/src/asterisk.version
+EOF
+    in_root env APT_OPTS="$APT_OPTS" /bin/bash /tmp/talkgate-prepare-source.sh "$version" ||
+        die "preparing Debian's asterisk source failed (logs in $BROOT/src/*.log)"
+}
+
+provision_root() {
+    if [ ! -f "$BROOT/usr/include/asterisk.h" ] || [ ! -x "$BROOT/usr/bin/g++" ]; then
+        command -v debootstrap >/dev/null || die "debootstrap is missing: run scripts/install-deps.sh"
+        local mirror
+        mirror=$(apt_mirror)
+        log "provisioning the module build root $BROOT (Debian sid, mirror from apt: $mirror)"
+        rm -rf "$BROOT.tmp"
+        unshare --mount --propagation private debootstrap --variant=minbase \
+            --include=asterisk-dev,gcc,g++,make,dpkg-dev,libssl-dev,uuid-dev,patch,xz-utils,bzip2 \
+            sid "$BROOT.tmp" "$mirror" >"$BROOT.debootstrap.log" 2>&1 ||
+            die "debootstrap failed (no access to the Debian mirror?), see $BROOT.debootstrap.log"
+        printf 'deb %s sid main\ndeb-src %s sid main\n' "$mirror" "$mirror" >"$BROOT.tmp/etc/apt/sources.list"
+        rm -rf "$BROOT"
+        mv "$BROOT.tmp" "$BROOT"
+    fi
+    cp /etc/resolv.conf "$BROOT/etc/resolv.conf" 2>/dev/null || true
+    # shellcheck disable=SC2086
+    in_root apt-get $APT_OPTS update >"$BROOT.apt-update.log" 2>&1 ||
+        die "apt-get update in $BROOT failed, see $BROOT.apt-update.log"
+}
+
+mkdir -p "$(dirname "$BROOT")" "$CACHE"
+exec 9>"$BROOT.lock"
+flock 9
+
+# The Asterisk the module is for: the lab's (its root is provisioned when missing).
+if [ -z "$(pkg_version "$LAB_ROOT" asterisk)" ]; then
+    TALKGATE_LAB_ROOT=$LAB_ROOT "$here/lab.sh" provision
+fi
+want=$(pkg_version "$LAB_ROOT" asterisk)
+[ -n "$want" ] || die "no asterisk package in the lab root $LAB_ROOT"
+
+have=$(pkg_version "$BROOT" asterisk-dev)
+if [ "$have" != "$want" ] || [ ! -f "$BROOT/src/pjproject.cflags" ] ||
+    [ "$(cat "$BROOT/src/asterisk.version" 2>/dev/null)" != "$want" ]; then
+    provision_root
+    have=$(pkg_version "$BROOT" asterisk-dev)
+    if [ "$have" != "$want" ]; then
+        log "build root has asterisk-dev '$have', the lab runs asterisk '$want': installing that one"
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive in_root apt-get $APT_OPTS install -y --no-install-recommends \
+            "asterisk-dev=$want" >"$BROOT.apt-install.log" 2>&1 ||
+            die "asterisk-dev $want is not on the mirror (the lab runs $want): see $BROOT.apt-install.log"
+    fi
+    prepare_source "$want"
+fi
+
+hash=$( (cat "$SOURCE"; echo "${CFLAGS_MODULE[*]}"; cat "$BROOT/src/pjproject.cflags") | sha256sum | cut -c1-16)
+key=$(printf '%s' "$want" | tr -c 'A-Za-z0-9.+_-' '_')
+built=$CACHE/$MODULE-$key-$hash.so
+
+if [ -f "$built" ]; then
+    log "cached: $built (asterisk $want)"
+else
+    log "compiling $MODULE for asterisk $want"
+    work=$(mktemp -d "$BROOT/tmp/talkgate-module.XXXXXX")
+    trap 'rm -rf "$work"' EXIT
+    cp "$SOURCE" "$work/$MODULE.c"
+    inside=/tmp/$(basename "$work")
+    read -r -a pjflags <"$BROOT/src/pjproject.cflags"
+    chroot "$BROOT" /bin/sh -c 'cd "$1" && shift && exec gcc "$@"' gcc "$inside" \
+        "${CFLAGS_MODULE[@]}" "${pjflags[@]}" -o "$MODULE.so" "$MODULE.c" >"$work/gcc.log" 2>&1 || {
+        cat "$work/gcc.log" >&2
+        die "compiling $MODULE failed"
+    }
+    if [ -s "$work/gcc.log" ]; then
+        cat "$work/gcc.log" >&2
+        die "compiling $MODULE printed warnings"
+    fi
+    cp "$work/$MODULE.so" "$built.tmp"
+    mv "$built.tmp" "$built"
+    log "built $built"
+fi
+
+if [ -n "$out" ]; then
+    mkdir -p "$(dirname "$out")"
+    cp "$built" "$out.tmp"
+    mv "$out.tmp" "$out"
+fi
+printf '%s\n' "$built"
