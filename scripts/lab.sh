@@ -12,7 +12,9 @@
 #
 # Settings (environment): TALKGATE_LAB_ROOT (the cached root, default
 # /var/cache/talkgate/asterisk-sid), TALKGATE_LAB_PORT_BASE (default 25060; the lab uses
-# the ports BASE .. BASE+99 and RTP ports BASE+100 .. BASE+199).
+# the ports BASE .. BASE+99 and RTP ports BASE+100 .. BASE+199), TALKGATE_LAB_HEP (yes|no),
+# TALKGATE_LAB_MODULE (at start: path of a built res_talkgate_notify.so to load at boot;
+# unset, the lab's Asterisk stays stock).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -124,6 +126,7 @@ LAB_AMI_USER=$LAB_AMI_USER
 LAB_AMI_SECRET=$LAB_AMI_SECRET
 LAB_HEP_PORT=$LAB_HEP_PORT
 LAB_HEP_ENABLED=$LAB_HEP_ENABLED
+LAB_MODULE=$LAB_MODULE
 LAB_GENESYS_IP=$LAB_GENESYS_IP
 LAB_AGENT_IP=$LAB_AGENT_IP
 LAB_OTHER_IP=$LAB_OTHER_IP
@@ -133,6 +136,22 @@ LAB_SIPP_PORT_BASE=$LAB_SIPP_PORT_BASE
 LAB_LOG=$ROOT$LAB_DIR/log/messages
 LAB_TLS_CERT=$ROOT$LAB_DIR/etc/keys/lab.crt
 ENV
+}
+
+# Opt-in: this lab's Asterisk loads res_talkgate_notify.so at boot (sessions copy the
+# supplement list when created). Its module dir holds links to the stock modules plus ours.
+add_module() {
+    local host_dir=$1 stock m
+    [ -f "$LAB_MODULE" ] || die "TALKGATE_LAB_MODULE=$LAB_MODULE does not exist: build it with scripts/build-module.sh"
+    stock=$(sed -n 's/^astmoddir => //p' "$host_dir/etc/asterisk.conf")
+    [ -d "$ROOT$stock" ] && [ -n "$stock" ] || die "no astmoddir in the lab's asterisk.conf"
+    mkdir -p "$host_dir/modules"
+    for m in "$ROOT$stock"/*.so; do
+        ln -s "$stock/$(basename "$m")" "$host_dir/modules/"
+    done
+    cp "$LAB_MODULE" "$host_dir/modules/res_talkgate_notify.so"
+    sed -i "s|^astmoddir => .*|astmoddir => $LAB_DIR/modules|" "$host_dir/etc/asterisk.conf"
+    cp "$src/deploy/asterisk/module/talkgate_notify.conf" "$host_dir/etc/"
 }
 
 pid_alive() { [ -f "$STATE/asterisk.pid" ] && kill -0 "$(cat "$STATE/asterisk.pid")" 2>/dev/null; }
@@ -170,7 +189,9 @@ start() {
         LAB_AMI_SECRET=$(secret)
         LAB_AGENT_PASSWORD=$(secret)
         LAB_HEP_ENABLED=${TALKGATE_LAB_HEP:-yes}
+        LAB_MODULE=${TALKGATE_LAB_MODULE:-}
     fi
+    LAB_MODULE=${LAB_MODULE:-}
     LAB_RTP_START=$((BASE + 100))
     LAB_RTP_END=$((BASE + 199))
     if pid_alive; then
@@ -186,6 +207,9 @@ start() {
         render "$t" "$host_dir/etc/$(basename "$t")"
     done
     render "$src/dialplan/extensions.conf" "$host_dir/etc/extensions.conf"
+    if [ -n "$LAB_MODULE" ]; then
+        add_module "$host_dir"
+    fi
     # Stock defaults for what the lab does not configure, so that its log stays free of
     # "missing config" noise and a real warning stands out.
     cp "$ROOT/etc/asterisk/indications.conf" "$host_dir/etc/"
