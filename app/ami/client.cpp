@@ -251,15 +251,13 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
                 std::move(ping),
                 [self, gen](Result<Reply> r) {
                     if (gen != self->generation_) return;
-                    if (r) return self->schedule_keepalive();
-                    if (r.error().kind == Error::Kind::timeout) {
+                    if (!r && r.error().kind == Error::Kind::timeout) {
                         return self->fail_connection("no reply to keepalive Ping within " +
                                                      ms_text(self->settings_.pong_deadline) +
                                                      " (half-open connection?)");
                     }
-                    if (r.error().kind == Error::Kind::asterisk) {
-                        return self->schedule_keepalive();
-                    }
+                    // Any reply (even an error, or an overload refusal) keeps it going.
+                    self->schedule_keepalive();
                 },
                 true);
         });
@@ -300,6 +298,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
             if (it == self->pending_.end()) return;
             self->log_->warn("AMI action {} ({}) got no complete reply within {}", it->second.name,
                              id, ms_text(timeout));
+            if (it->second.list) self->abandon_list(id);
             self->complete(it, make_error(Error::Kind::timeout,
                                           it->second.name + " got no complete reply within " +
                                               ms_text(timeout)));
@@ -359,7 +358,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
                     p.reply.events.push_back(std::move(m));
                     return;
                 }
-            } else if (m.is_response()) {
+            } else if (m.is_response() || abandoned(*id)) {
                 ++late_replies_;
                 log_->debug("AMI reply for no pending action ({}): timed out before", *id);
                 return;
@@ -376,6 +375,19 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
         }
         ++events_;
         if (on_event_ && !detached_) guarded("event handler", [&] { on_event_(m); });
+    }
+
+    // Remembers a timed-out list action so its late items are not taken for ordinary events.
+    void abandon_list(const std::string& id) {
+        abandoned_lists_.push_back(id);
+        if (abandoned_lists_.size() > 64) abandoned_lists_.pop_front();
+    }
+
+    bool abandoned(const std::string& id) const {
+        for (const auto& a : abandoned_lists_) {
+            if (a == id) return true;
+        }
+        return false;
     }
 
     void complete(std::map<std::string, Pending>::iterator it, Result<Reply> result) {
@@ -486,7 +498,8 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     std::array<char, 16384> read_buf_{};
     std::deque<std::string> write_queue_;  // one async_write in flight at a time
     bool writing_ = false;
-    std::map<std::string, Pending> pending_;  // by ActionID
+    std::map<std::string, Pending> pending_;   // by ActionID
+    std::deque<std::string> abandoned_lists_;  // recent list actions that timed out
     Phase phase_ = Phase::idle;
     std::uint64_t generation_ = 0;  // completions of an older connection are ignored
     std::uint64_t next_id_ = 0;

@@ -243,6 +243,35 @@ TEST(AmiClientFake, AnActionTimesOutTheLateReplyIsIgnoredAndTheConnectionStays) 
     EXPECT_EQ(c.h.states.size(), 0u) << "no state change: the connection stayed up";
 }
 
+TEST(AmiClientFake, ItemsOfATimedOutListAreNotTakenForEvents) {
+    FakeAmiServer server;
+    auto s = settings_for(server);
+    s.action_timeout = 200ms;
+    Connected c(server, s);
+    auto result = std::async(std::launch::async, [&] {
+        return c.h.call<std::vector<ChannelInfo>>(
+            [&](auto done) { c.h.client().core_show_channels(std::move(done)); }, 3s);
+    });
+    auto a = c.conn->read_frame(2s);
+    ASSERT_TRUE(a);
+    const std::string id = a->get_or("ActionID", "");
+    ASSERT_TRUE(
+        c.conn->send("Response: Success\r\nActionID: " + id + "\r\nEventList: start\r\n\r\n"));
+    auto r = result.get();
+    ASSERT_TRUE(r && !*r);
+    EXPECT_EQ(r->error().kind, Error::Kind::timeout);
+    ASSERT_TRUE(c.conn->send("Event: CoreShowChannel\r\nActionID: " + id +
+                             "\r\nChannel: PJSIP/1001-00000001\r\n\r\n"
+                             "Event: CoreShowChannelsComplete\r\nActionID: " +
+                             id +
+                             "\r\nEventList: Complete\r\n\r\n"
+                             "Event: Hangup\r\nChannel: PJSIP/1001-00000001\r\n\r\n"));
+    auto next = c.h.events.next(2s);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->event(), "Hangup") << "a late list item reached the application";
+    EXPECT_EQ(c.h.client().stats().late_replies, 2u);
+}
+
 TEST(AmiClientFake, ActionsBeforeLoginAndInvalidActionsFailWithoutWriting) {
     FakeAmiServer server;
     ClientHarness h(settings_for(server));
