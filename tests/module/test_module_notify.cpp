@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <fstream>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -50,6 +51,13 @@ AmiListener::Predicate ami_notify(const std::string& uuid, const std::string& ev
     return [uuid, event](const AmiMessage& m) {
         return ami_value(m, "Event") == "UserEvent" &&
                ami_value(m, "UserEvent") == "GenesysNotify" && ami_value(m, "CallUUID") == uuid &&
+               ami_value(m, "NotifyEvent") == event;
+    };
+}
+
+AmiListener::Predicate ami_notify_in_call(const std::string& call_id, const std::string& event) {
+    return [call_id, event](const AmiMessage& m) {
+        return ami_value(m, "UserEvent") == "GenesysNotify" && ami_value(m, "CallID") == call_id &&
                ami_value(m, "NotifyEvent") == event;
     };
 }
@@ -243,7 +251,7 @@ TEST_F(ModuleTest, OtherEventPackageKeepsStockBehaviour) {
     AriApp ari(lab);
     AmiListener ami(lab);
     const std::string uuid = "MODULEOTHER0001";
-    Sipp sipp(lab, genesys("module_genesys_other_event.xml", uuid));
+    Sipp sipp(lab, genesys("module_genesys_other_event.xml", uuid, {"-set", "other", "dialog"}));
 
     json channel = start_and_ring(ari, uuid, sipp);
     ASSERT_FALSE(channel.is_null());
@@ -256,6 +264,61 @@ TEST_F(ModuleTest, OtherEventPackageKeepsStockBehaviour) {
     EXPECT_EQ(ami.count(ami_notify(uuid, "dialog")), 0u);
     EXPECT_EQ(ari.count(ari_notify(uuid, "dialog")), 0u);
     EXPECT_EQ(ami.count(ami_notify(uuid, "talk")), 1u);
+}
+
+TEST_F(ModuleTest, CompactEventHeaderAndMissingCallUuidStillGet200AndEvents) {
+    AriApp ari(lab);
+    AmiListener ami(lab);
+    const std::string uuid = "MODULESPARSE0001";
+    Sipp sipp(lab, genesys("module_genesys_sparse_notify.xml", uuid, {"-d", "200"}));
+
+    json channel = start_and_ring(ari, uuid, sipp);
+    ASSERT_FALSE(channel.is_null());
+    const std::string call_id = str(channel, "protocol_id");
+    // "o: Talk;id=7": the compact header, a parameter, and the package reported in lower case.
+    auto talk = ami.wait_for(ami_notify_in_call(call_id, "talk"), 10s);
+    ASSERT_TRUE(talk) << "no AMI GenesysNotify talk\n" << sipp.output();
+    EXPECT_EQ(ami_value(*talk, "CallUUID"), "");
+    EXPECT_EQ(ami_value(*talk, "DN"), kDn);
+    EXPECT_EQ(ami_value(*talk, "CSeq"), "2");
+    EXPECT_EQ(ari.post("/channels/" + str(channel, "id") + "/answer"), 204);
+    EXPECT_TRUE(ami.wait_for(ami_notify_in_call(call_id, "hold"), 10s)) << sipp.output();
+    EXPECT_EQ(sipp.wait_success(15s), "");
+    EXPECT_EQ(log_problems(lab.log_since(log_offset_)), "");
+}
+
+// Rewrites the lab's talkgate_notify.conf; the test's TearDown restores the shipped one.
+class ModuleConfigTest : public ModuleTest {
+  protected:
+    void write_config(const std::string& content) {
+        std::ofstream(lab["LAB_ROOT"] + lab["LAB_DIR"] + "/etc/talkgate_notify.conf") << content;
+        const std::string out = lab.cli(std::string("module reload ") + kModule);
+        ASSERT_EQ(out.find("not found"), std::string::npos) << out;
+    }
+    void TearDown() override {
+        std::ifstream shipped(std::string(TALKGATE_SOURCE_DIR) +
+                              "/deploy/asterisk/module/talkgate_notify.conf");
+        std::ostringstream content;
+        content << shipped.rdbuf();
+        write_config(content.str());
+        ModuleTest::TearDown();
+    }
+};
+
+TEST_F(ModuleConfigTest, ReloadAppliesTheConfiguredEventPackages) {
+    write_config("[general]\nevents = talk\n");
+    AriApp ari(lab);
+    AmiListener ami(lab);
+    const std::string uuid = "MODULECONFIG0001";
+    // hold is no longer the module's: sipp fails the call if NOTIFY hold gets any response.
+    Sipp sipp(lab, genesys("module_genesys_other_event.xml", uuid, {"-set", "other", "hold"}));
+
+    json channel = start_and_ring(ari, uuid, sipp);
+    ASSERT_FALSE(channel.is_null());
+    ASSERT_TRUE(ami.wait_for(ami_notify(uuid, "talk"), 10s)) << sipp.output();
+    EXPECT_EQ(ari.post("/channels/" + str(channel, "id") + "/answer"), 204);
+    EXPECT_EQ(sipp.wait_success(15s), "");
+    EXPECT_EQ(ami.count(ami_notify(uuid, "hold")), 0u);
 }
 
 TEST_F(ModuleTest, TransferStartedByAsteriskCompletesWithItsReferNotify) {

@@ -171,14 +171,18 @@ static void header_value(pjsip_msg* msg, const char* name, const char* sname, ch
     ast_copy_string(out, ast_strip((char*)value + 1), out_len);
 }
 
-/* The event package of an Event header value: "talk;id=1" -> "talk". */
+/* The event package of an Event header value: "Talk;id=1" -> "talk". */
 static void event_package(const char* event_value, char* out, size_t out_len) {
     size_t n = strcspn(event_value, ";, \t");
+    size_t i;
 
     if (n >= out_len) {
         n = out_len - 1;
     }
-    memcpy(out, event_value, n);
+    /* Lower case, as the configured set is, so that consumers compare one spelling. */
+    for (i = 0; i < n; ++i) {
+        out[i] = tolower((unsigned char)event_value[i]);
+    }
     out[n] = '\0';
 }
 
