@@ -173,12 +173,11 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     void on_read(std::uint64_t gen, error_code ec, std::size_t n) {
         if (gen != generation_) return;
         if (ec) {
-            if (ec == asio::error::eof) {
-                return fail_connection(shutdown_note_.empty() ? "Asterisk closed the connection"
-                                                              : "Asterisk closed the connection (" +
-                                                                    shutdown_note_ + ")");
-            }
-            return fail_connection("read failed: " + ec.message());
+            std::string why = ec == asio::error::eof ? std::string("Asterisk closed the connection")
+                                                     : "read failed: " + ec.message();
+            if (!shutdown_note_.empty())
+                why += " after its Shutdown event (" + shutdown_note_ + ")";
+            return fail_connection(why);
         }
         ParseOutput out;
         const bool ok = parser_.feed(std::string_view(read_buf_.data(), n), out);

@@ -53,6 +53,14 @@ class Inbox {
     std::optional<T> next(std::chrono::milliseconds deadline) {
         return next([](const T&) { return true; }, deadline);
     }
+    // True if an item satisfying `pred` is queued (nothing is removed).
+    bool any(const std::function<bool(const T&)>& pred) {
+        std::lock_guard lock(mu_);
+        for (const auto& item : items_) {
+            if (pred(item)) return true;
+        }
+        return false;
+    }
     std::size_t size() {
         std::lock_guard lock(mu_);
         return items_.size();
@@ -108,6 +116,7 @@ class ClientHarness {
         client_->on_event([this](const ami::Message& m) {
             check_thread();
             events.push(m);
+            history.push(m);
         });
         thread_ = std::thread([this] { io_.run(); });
     }
@@ -162,6 +171,15 @@ class ClientHarness {
 
     Inbox<ami::ConnectionState> states;
     Inbox<ami::Message> events;
+    Inbox<ami::Message> history;  // every event, for "was it ever seen" checks
+
+    // True if an event named `name` satisfying `pred` was delivered at any time so far.
+    bool seen_event(const std::string& name,
+                    const std::function<bool(const ami::Message&)>& pred = nullptr) {
+        return history.any([&](const ami::Message& m) {
+            return ami::iequals(m.event(), name) && (!pred || pred(m));
+        });
+    }
 
   private:
     void check_thread() {

@@ -148,8 +148,11 @@ TEST_F(AmiLab, PjsipNotifyTalkMakesTheRingingAgentReceiveNotifyAndAnswer) {
         return m.get_or("Channel", "") == channel && m.get_or("ChannelStateDesc", "") == "Up";
     });
     ASSERT_TRUE(up) << "agent never answered after NOTIFY talk\n" << agent->output();
+    auto same_channel = [&](const Message& m) { return m.get_or("Channel", "") == channel; };
+    EXPECT_TRUE(h->seen_event("Newchannel", same_channel));
     lab.reset();
     EXPECT_EQ(agent->wait_success(10s), "");
+    EXPECT_TRUE(h->wait_event("Hangup", 5s, same_channel)) << "no Hangup event for " << channel;
 }
 
 TEST_F(AmiLab, PjsipNotifyHoldOnARingingAgentIsNotTakenAsTalk) {
@@ -248,7 +251,8 @@ TEST_F(AmiLab, ReconnectsAfterAsteriskRestarts) {
     lab.restart();
     auto down = h->wait_state(Kind::disconnected, 10s);
     ASSERT_TRUE(down) << "the restart was not noticed";
-    EXPECT_FALSE(down->reason.empty());
+    EXPECT_NE(down->reason.find("Shutdown"), std::string::npos) << down->reason;
+    EXPECT_TRUE(h->wait_event("Shutdown", 1s));
     auto up = h->wait_state(Kind::connected, 60s);
     ASSERT_TRUE(up) << "no reconnect within 60 s of the restart";
     EXPECT_EQ(h->client().stats().connects, 2u);
