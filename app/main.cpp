@@ -2,8 +2,10 @@
 #include "config/config.hpp"
 #include "talkgate_version.hpp"
 
-#include <ari/client_config.hpp>
-#include <ari/rest_client.hpp>
+#include "controller/controller.hpp"
+#include "logging/logging.hpp"
+#include "metrics/talkgate_metrics.hpp"
+#include "status/status_server.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
@@ -63,31 +65,42 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    spdlog::set_level(spdlog::level::from_str(config.log_level));
-    spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e | %-7l | %v");
-    spdlog::info("talkgate {} starting: ARI {} app {}, AMI {}:{}", TALKGATE_VERSION, config.ari_url,
-                 config.ari_app, config.asterisk_host, config.ami_port);
+    std::string log_error;
+    if (!talkgate::logging::configure(config.log_level, &log_error))
+        spdlog::warn("LOG_LEVEL: {}", log_error);
+    spdlog::info("talkgate {} starting: ARI {} app {}, AMI {}:{}, bridge API {}", TALKGATE_VERSION,
+                 config.ari_url, config.ari_app, config.asterisk_host, config.ami_port,
+                 config.bridge_api_url.empty() ? "(off)" : config.bridge_api_url);
 
-    ari::ClientConfig ari_config;
-    ari_config.base_url = config.ari_url;
-    ari_config.user = config.ari_user;
-    ari_config.password = config.ari_password;
-    ari_config.app = config.ari_app;
     boost::asio::io_context io;
-    ari::RestClient ari(ari_config,
-                        [&io](std::function<void()> f) { boost::asio::post(io, std::move(f)); });
+    talkgate::metrics::TalkgateMetrics metrics;
+    talkgate::controller::Controller controller(io, config, metrics);
+    std::string error;
+    if (!controller.start(error)) {
+        spdlog::critical("cannot start: {}", error);
+        return 1;
+    }
+
+    talkgate::status::StatusServerOptions status_options;
+    status_options.host = config.status_listen.host;
+    status_options.port = config.status_listen.port;
+    status_options.token = config.status_token;
+    talkgate::status::StatusServer status(status_options, controller, metrics.registry);
+    if (!status.start(error)) {
+        spdlog::critical("cannot start the status API on {}:{}: {}", status_options.host,
+                         status_options.port, error);
+        controller.stop();
+        return 1;
+    }
+    spdlog::info("status API on {}{}", status.url(),
+                 config.status_token.empty() ? " (STATUS_TOKEN unset: only /health)" : "");
+
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](auto, int sig) {
         spdlog::info("signal {}: stopping", sig);
+        status.stop();
+        controller.stop();
         io.stop();
-    });
-    ari.asterisk_info([](ari::Result<nlohmann::json> r) {
-        if (r) {
-            spdlog::info("connected to Asterisk {} over ARI",
-                         r.value().value("/system/version"_json_pointer, std::string("?")));
-        } else {
-            spdlog::error("ARI: {}", r.error().describe());
-        }
     });
     io.run();
     return 0;

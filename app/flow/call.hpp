@@ -53,6 +53,7 @@ struct Call {
     AnswerPolicy policy = AnswerPolicy::notify;
     CallState state = CallState::offered;
     bool agent_up = false;
+    int agent_cause = 0;           // the agent leg's end cause, when known before it is gone
     bool pending_talk = false;     // NOTIFY talk before the agent rang: act at ringing
     std::uint64_t ring_timer = 0;  // id of the live no-answer timer (0: none)
     TimePoint created{};

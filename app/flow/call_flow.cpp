@@ -265,7 +265,7 @@ Commands CallFlow::on(const ChannelGone& e, TimePoint) {
         end(*call, "agent_hangup", out);
         return out;
     }
-    switch (e.cause) {
+    switch (e.cause != 0 ? e.cause : call->agent_cause) {
         case cause::user_busy:
             reject_genesys(*call, cause::user_busy, "busy", out);
             break;
@@ -278,6 +278,13 @@ Commands CallFlow::on(const ChannelGone& e, TimePoint) {
             break;
     }
     return out;
+}
+
+Commands CallFlow::on(const HangupCause& e, TimePoint) {
+    Call* call = registry_.by_channel(e.channel_id);
+    if (call != nullptr && e.channel_id == call->agent_channel && e.cause != 0)
+        call->agent_cause = e.cause;
+    return {};
 }
 
 Commands CallFlow::on(const CommandFailed& e, TimePoint) {
@@ -409,7 +416,10 @@ void CallFlow::request_answer(Call& call, TimePoint now, Commands& out, const ch
     }
     call.state = CallState::answer_requested;
     spdlog::info("answer requested ({}): {} agent={}", why, who(call), call.agent_channel_name);
-    out.push_back(SendAgentNotify{call.key, call.dn, call.agent_channel_name, "talk"});
+    // Under `immediate` the agent INVITE carried Call-Info answer-after=0: a NOTIFY on top
+    // would race the agent's own 200. Otherwise every path at once.
+    if (std::string(why) != "policy immediate")
+        out.push_back(SendAgentNotify{call.key, call.dn, call.agent_channel_name, "talk"});
     out.push_back(BridgeApiAnswer{call.key, call.dn});
     out.push_back(BridgeApiNotify{call.key, call.dn, call.call_id, call.call_uuid, "talk"});
     auto since = call.notify_talk_at ? now - *call.notify_talk_at : Clock::duration::zero();

@@ -53,6 +53,7 @@ class CallFlow {
     Commands on(const BridgeEstablished& e, TimePoint now);
     Commands on(const NotifyReceived& e, TimePoint now);
     Commands on(const ChannelGone& e, TimePoint now);
+    Commands on(const HangupCause& e, TimePoint now);
     Commands on(const CommandFailed& e, TimePoint now);
     Commands on(const TimerFired& e, TimePoint now);
     Commands on(const Resync& e, TimePoint now);

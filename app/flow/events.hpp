@@ -40,6 +40,12 @@ struct ChannelGone {
     int cause = 0;  // Q.850 cause as ARI reports it (0: unknown)
 };
 
+// Why a channel is ending, learnt before it is gone (ARI Dial status, hangup request).
+struct HangupCause {
+    std::string channel_id;
+    int cause = 0;
+};
+
 enum class CommandKind { create_agent, dial_agent, ring_genesys, answer_and_bridge, hangup };
 
 // An ARI command the flow issued failed.
@@ -78,6 +84,6 @@ struct Resync {
 
 using Event =
     std::variant<GenesysLegEntered, AgentLegEntered, ChannelRinging, ChannelAnswered, ChannelGone,
-                 NotifyReceived, CommandFailed, BridgeEstablished, TimerFired, Resync>;
+                 HangupCause, NotifyReceived, CommandFailed, BridgeEstablished, TimerFired, Resync>;
 
 }  // namespace talkgate::flow

@@ -238,6 +238,13 @@ TEST_F(CallFlowTest, AgentBusyRejectsGenesysWith486Cause) {
     EXPECT_EQ(observer.ended, std::vector<std::string>{"busy"});
 }
 
+TEST_F(CallFlowTest, CauseLearntBeforeTheLegIsGoneDecidesTheRejection) {
+    auto agent = ring("g1", "1002", "cid-1");
+    send(HangupCause{agent, cause::user_busy});
+    auto h = only<HangupChannel>(send(ChannelGone{agent, 0}));  // StasisEnd carries no cause
+    EXPECT_EQ(h.reason_code, cause::user_busy);
+}
+
 TEST_F(CallFlowTest, AgentUnreachableRejectsGenesysWith480Cause) {
     auto create = only<CreateAgentLeg>(send(GenesysLegEntered{"g1", "n", "1002", "c", ""}));
     send(AgentLegEntered{create.agent_channel_id, "PJSIP/1002-0001", "g1"});
@@ -303,8 +310,9 @@ TEST_F(CallFlowTest, ImmediatePolicyAnswersAtRingingAndAsksForAutoAnswerHeader) 
               "<sip:talkgate.invalid>;answer-after=0");
     send(AgentLegEntered{create.agent_channel_id, "PJSIP/1002-0001", "g1"});
     auto cmds = send(ChannelRinging{create.agent_channel_id});
-    EXPECT_EQ(only<SendAgentNotify>(cmds).event, "talk");
+    EXPECT_TRUE(all_of<SendAgentNotify>(cmds).empty());  // Call-Info did it; no racing NOTIFY
     EXPECT_EQ(only<BridgeApiAnswer>(cmds).dn, "1002");
+    EXPECT_EQ(only<BridgeApiNotify>(cmds).event, "talk");
 }
 
 TEST_F(CallFlowTest, OffPolicyNeverAnswersButOperatorCan) {
