@@ -23,10 +23,7 @@ CACHE=${TALKGATE_MODULE_CACHE:-/var/cache/talkgate/modules}
 LAB_ROOT=${TALKGATE_LAB_ROOT:-/var/cache/talkgate/asterisk-sid}
 MODULE=res_talkgate_notify
 SOURCE=$src/deploy/asterisk/module/$MODULE.c
-# Flags as Asterisk's own module build uses them; part of the cache key.
-CFLAGS_MODULE=(-std=gnu11 -O2 -g -fPIC -shared -pthread -Wall -Wextra -Wno-unused-parameter
-    -Wno-missing-field-initializers -D_GNU_SOURCE -D_REENTRANT "-DAST_MODULE=\"$MODULE\""
-    "-DAST_MODULE_SELF_SYM=__internal_${MODULE}_self")
+IN_ROOT=$src/deploy/asterisk/module/build-in-root.sh
 APT_OPTS="-o Acquire::Check-Valid-Until=false -q"
 
 log() { printf 'build-module: %s\n' "$*" >&2; }
@@ -76,44 +73,12 @@ pkg_version() { # ROOT PACKAGE -> installed version, empty when not installed
         awk '$3 == "installed" { print $4 }'
 }
 
-# Debian's asterisk source with pjproject unpacked, patched and configured exactly as
-# Asterisk's own build does it (debian/rules execute_before_dh_auto_configure, then
-# third-party/pjproject's configure target), so that struct layouts match libasteriskpj.
+# Debian's asterisk source of the lab's version, its pjproject configured (build-in-root.sh).
 prepare_source() {
-    local version=$1
-    log "fetching Debian's asterisk source $version and configuring its bundled pjproject"
-    cat >"$BROOT/tmp/talkgate-prepare-source.sh" <<'EOF'
-set -eu
-version=$1
-rm -rf /src && mkdir -p /src && cd /src
-apt-get $APT_OPTS source --download-only "asterisk=$version" >/src/apt-source.log 2>&1
-dpkg-source --no-check -x ./*.dsc /src/asterisk >/src/dpkg-source.log 2>&1
-cd /src/asterisk
-pjver=$(sed -n 's/^PJPROJECT_VERSION=//p' third-party/versions.mak)
-pjdir=debian/build-pjproject
-mkdir -p "$pjdir"
-ln -s ../../Xpjproject "$pjdir/pjproject-$pjver"
-(cd "$pjdir" && tar --create "pjproject-$pjver"/*) | bzip2 --fast >"$pjdir/pjproject-$pjver.tar.bz2"
-(cd "$pjdir" && md5sum "pjproject-$pjver.tar.bz2") >"third-party/pjproject/pjproject-$pjver.tar.bz2.md5"
-export TAR=tar PATCH=patch SED=sed NM=nm MD5=md5sum CAT=cat CUT=cut GREP=grep FIND=find \
-    REALPATH=realpath DOWNLOAD=false DOWNLOAD_TO_STDOUT=false
-pjmake() {
-    make --quiet --no-print-directory -C third-party/pjproject PJPROJECT_CONFIGURE_OPTS=--with-ssl \
-        EXTERNALS_CACHE_DIR="/src/asterisk/$pjdir" "$@"
-}
-pjmake configure >/src/pjproject-configure.log 2>&1
-# make's directory cache can skip these copies after it re-unpacked the source
-for h in third-party/pjproject/patches/*.h; do
-    cp -f "$h" third-party/pjproject/source/pjlib/include/pj/
-done
-# echo_cflags re-runs configure first and echoes its progress: keep the flags line only
-pjmake echo_cflags | grep -- '^-D' | tail -n 1 >/src/pjproject.cflags
-grep -q -- '-I/src/asterisk/third-party/pjproject/source/pjsip/include' /src/pjproject.cflags
-test -f third-party/pjproject/source/pjlib/include/pj/config_site.h
-echo "$version" >/src/asterisk.version
-EOF
-    in_root env APT_OPTS="$APT_OPTS" /bin/bash /tmp/talkgate-prepare-source.sh "$version" ||
-        die "preparing Debian's asterisk source failed (logs in $BROOT/src/*.log)"
+    log "fetching Debian's asterisk source $1 and configuring its bundled pjproject"
+    cp "$IN_ROOT" "$BROOT/usr/local/bin/talkgate-build-module"
+    in_root env APT_OPTS="$APT_OPTS" /usr/local/bin/talkgate-build-module prepare /src ||
+        die "preparing Debian's asterisk source failed (logs in $BROOT/src/)"
 }
 
 provision_root() {
@@ -163,7 +128,7 @@ if [ "$have" != "$want" ] || [ ! -f "$BROOT/src/pjproject.cflags" ] ||
     prepare_source "$want"
 fi
 
-hash=$( (cat "$SOURCE"; echo "${CFLAGS_MODULE[*]}"; cat "$BROOT/src/pjproject.cflags") | sha256sum | cut -c1-16)
+hash=$( (cat "$SOURCE" "$IN_ROOT" "$BROOT/src/pjproject.cflags") | sha256sum | cut -c1-16)
 key=$(printf '%s' "$want" | tr -c 'A-Za-z0-9.+_-' '_')
 built=$CACHE/$MODULE-$key-$hash.so
 
@@ -171,20 +136,13 @@ if [ -f "$built" ]; then
     log "cached: $built (asterisk $want)"
 else
     log "compiling $MODULE for asterisk $want"
+    cp "$IN_ROOT" "$BROOT/usr/local/bin/talkgate-build-module"
     work=$(mktemp -d "$BROOT/tmp/talkgate-module.XXXXXX")
     trap 'rm -rf "$work"' EXIT
     cp "$SOURCE" "$work/$MODULE.c"
     inside=/tmp/$(basename "$work")
-    read -r -a pjflags <"$BROOT/src/pjproject.cflags"
-    chroot "$BROOT" /bin/sh -c 'cd "$1" && shift && exec gcc "$@"' gcc "$inside" \
-        "${CFLAGS_MODULE[@]}" "${pjflags[@]}" -o "$MODULE.so" "$MODULE.c" >"$work/gcc.log" 2>&1 || {
-        cat "$work/gcc.log" >&2
-        die "compiling $MODULE failed"
-    }
-    if [ -s "$work/gcc.log" ]; then
-        cat "$work/gcc.log" >&2
-        die "compiling $MODULE printed warnings"
-    fi
+    chroot "$BROOT" /usr/local/bin/talkgate-build-module compile /src "$inside/$MODULE.c" \
+        "$inside/$MODULE.so" || die "compiling $MODULE failed"
     cp "$work/$MODULE.so" "$built.tmp"
     mv "$built.tmp" "$built"
     log "built $built"
