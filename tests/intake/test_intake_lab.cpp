@@ -3,8 +3,10 @@
 // "Genesys" rings DN 1002 (the test rings the call through ARI), then sends NOTIFY talk in the
 // early dialog four times (Asterisk never answers it): exactly one NotifyEvent must come out.
 #include "intake/hep_listener.hpp"
+#include "intake/sip_message.hpp"
 #include "lab_env.hpp"
 #include "sipp.hpp"
+#include "tls_sip_client.hpp"
 
 #include <cpprest/http_client.h>
 #include <gtest/gtest.h>
@@ -33,6 +35,7 @@ using talkgate::intake::NotifyKind;
 using talkgate::intake::NotifySource;
 using talkgate::test::LabEnv;
 using talkgate::test::Sipp;
+using talkgate::test::TlsSipClient;
 using WsClient = websocketpp::client<websocketpp::config::asio_client>;
 using namespace std::chrono_literals;
 
@@ -52,6 +55,7 @@ class AriEvents {
         client_.init_asio();
         client_.set_open_handler([this](auto) { notify([this] { open_ = true; }); });
         client_.set_fail_handler([this](auto) { notify([this] { failed_ = true; }); });
+        client_.set_close_handler([this](auto) { notify([this] { closed_ = true; }); });
         client_.set_message_handler([this](auto, WsClient::message_ptr msg) {
             auto event = nlohmann::json::parse(msg->get_payload(), nullptr, false);
             notify([&] { events_.push_back(std::move(event)); });
@@ -69,6 +73,11 @@ class AriEvents {
     ~AriEvents() {
         websocketpp::lib::error_code ec;
         client_.close(hdl_, websocketpp::close::status::normal, "test done", ec);
+        {
+            // finish the close handshake, so Asterisk does not log an abrupt close
+            std::unique_lock<std::mutex> lock(mu_);
+            cv_.wait_for(lock, 2s, [this] { return closed_ || failed_ || !open_; });
+        }
         client_.stop();
         thread_.join();
     }
@@ -112,6 +121,7 @@ class AriEvents {
     std::deque<nlohmann::json> events_;
     bool open_ = false;
     bool failed_ = false;
+    bool closed_ = false;
 };
 
 // POST /ari/channels/{id}/ring: Asterisk sends 180 to Genesys, which opens the early dialog.
@@ -182,8 +192,16 @@ class IntakeLabTest : public ::testing::Test {
   protected:
     void SetUp() override {
         if (lab["LAB_HEP_ENABLED"] != "yes") GTEST_SKIP() << "the lab runs without HEP";
+        log_offset_ = lab.log_size();
     }
-    void TearDown() override { lab.reset(); }
+    void TearDown() override {
+        // the scenarios are well-formed SIP: Asterisk has nothing to warn about
+        const std::string log = lab.log_since(log_offset_);
+        EXPECT_EQ(log.find("WARNING["), std::string::npos) << log;
+        EXPECT_EQ(log.find("ERROR["), std::string::npos) << log;
+        lab.reset();
+    }
+    std::size_t log_offset_ = 0;
     const LabEnv& lab = LabEnv::get();
 };
 
@@ -255,6 +273,99 @@ TEST_F(IntakeLabTest, NotifyFromAHostThatIsNotGenesysIsRejectedAndCounted) {
     EXPECT_EQ(c.rejected_for(HepReject::not_genesys), 1u);
     EXPECT_EQ(c.notifies, 0u);
     EXPECT_TRUE(intake.events().empty());
+}
+
+// One call leg of a TLS "Genesys": the requests it sends, built from the dialog's state.
+struct TlsGenesysCall {
+    std::string local;  // ip:port of the TLS connection
+    std::string uri;    // Request-URI and To URI
+    std::string call_id;
+    std::string uuid;
+    std::string to_tag;  // from Asterisk's 180
+
+    std::string request(const std::string& method, int cseq, const std::string& branch,
+                        const std::string& extra, const std::string& body = {}) const {
+        return method + " " + uri + " SIP/2.0\r\n" + "Via: SIP/2.0/TLS " + local +
+               ";branch=z9hG4bK-" + branch + "\r\n" + "From: <sip:genesys@" + local +
+               ">;tag=genesys-tls-1\r\n" + "To: <" + uri + ">" +
+               (to_tag.empty() || method == "CANCEL" ? "" : ";tag=" + to_tag) + "\r\n" +
+               "Call-ID: " + call_id + "\r\n" + "CSeq: " + std::to_string(cseq) + " " + method +
+               "\r\n" + "Contact: <sip:genesys@" + local + ";transport=tls>\r\n" +
+               "Max-Forwards: 70\r\n" + "X-Genesys-CallUUID: " + uuid + "\r\n" + extra +
+               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    }
+};
+
+// Reads messages until a response with `status` (bounded in count and time).
+std::optional<std::string> receive_status(TlsSipClient& c, int status) {
+    for (int i = 0; i < 10; ++i) {
+        auto m = c.receive(5s);
+        if (!m) return std::nullopt;
+        auto parsed = talkgate::intake::parse_sip(*m);
+        if (parsed && !parsed->is_request && parsed->status_code == status) return m;
+    }
+    return std::nullopt;
+}
+
+// The stretch goal: Genesys speaks SIP over TLS, which a packet capture cannot read; Asterisk's
+// HEP copy is taken after TLS is removed, so the intake still sees the NOTIFY.
+TEST_F(IntakeLabTest, NotifyTalkOverSipTlsArrivesThroughHep) {
+    Intake intake(lab);
+    AriEvents ari(lab);
+    ASSERT_TRUE(ari.wait_open(5s)) << "ARI events WebSocket did not open";
+
+    TlsSipClient genesys(lab["LAB_GENESYS_IP"], lab["LAB_TLS_CERT"]);
+    ASSERT_TRUE(genesys.connect(lab["LAB_SIP_HOST"],
+                                static_cast<unsigned short>(lab.port("LAB_SIP_TLS_PORT")), 5s))
+        << genesys.error();
+    TlsGenesysCall call;
+    call.local = lab["LAB_GENESYS_IP"] + ":" + std::to_string(genesys.local_port());
+    call.uri = "sip:1002@" + lab["LAB_SIP_HOST"] + ":" + lab["LAB_SIP_TLS_PORT"] + ";transport=tls";
+    call.call_id =
+        "intake-tls-" + std::to_string(genesys.local_port()) + "@" + lab["LAB_GENESYS_IP"];
+    call.uuid = "01INTAKELABTLSUUID0000000001";
+    const std::string sdp = "v=0\r\no=genesys 1 1 IN IP4 " + lab["LAB_GENESYS_IP"] +
+                            "\r\ns=-\r\nc=IN IP4 " + lab["LAB_GENESYS_IP"] +
+                            "\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+    ASSERT_TRUE(genesys.send(
+        call.request("INVITE", 1, "tls-inv", "Content-Type: application/sdp\r\n", sdp), 5s))
+        << genesys.error();
+
+    auto start = ari.next("StasisStart", 10s);
+    ASSERT_TRUE(start) << "no StasisStart within 10 s";
+    EXPECT_EQ((*start)["channel"]["protocol_id"], call.call_id);
+    ASSERT_EQ(ring(lab, (*start)["channel"]["id"]), 204);
+
+    auto ringing = receive_status(genesys, 180);
+    ASSERT_TRUE(ringing) << "no 180 over TLS: " << genesys.error();
+    auto parsed = talkgate::intake::parse_sip(*ringing);
+    ASSERT_TRUE(parsed) << parsed.error();
+    call.to_tag = std::string(parsed->to.tag);
+    ASSERT_FALSE(call.to_tag.empty());
+
+    ASSERT_TRUE(genesys.send(
+        call.request("NOTIFY", 20, "tls-ntf", "Event: talk\r\nSubscription-State: active\r\n"), 5s))
+        << genesys.error();
+    auto c = intake.wait_for([](const HepCounters& c) { return c.notifies >= 1; }, 5s);
+
+    // end the call cleanly: CANCEL, 487, ACK
+    ASSERT_TRUE(genesys.send(call.request("CANCEL", 1, "tls-inv", ""), 5s)) << genesys.error();
+    EXPECT_TRUE(receive_status(genesys, 487)) << genesys.error();
+    EXPECT_TRUE(genesys.send(call.request("ACK", 1, "tls-inv", ""), 5s)) << genesys.error();
+
+    c = intake.wait_for([](const HepCounters&) { return true; }, 0ms);
+    EXPECT_EQ(c.notifies, 1u);
+    EXPECT_EQ(c.rejected_total(), 0u);
+    const auto events = intake.events();
+    ASSERT_EQ(events.size(), 1u);
+    const NotifyEvent& e = events[0];
+    EXPECT_EQ(e.kind, NotifyKind::talk);
+    EXPECT_EQ(e.dn, "1002");
+    EXPECT_EQ(e.call_id, call.call_id);
+    EXPECT_EQ(e.call_uuid, call.uuid);
+    EXPECT_EQ(e.cseq, 20u);
+    EXPECT_EQ(e.to_tag, call.to_tag);
+    EXPECT_EQ(e.source_address, call.local);
 }
 
 }  // namespace
