@@ -99,9 +99,20 @@ class HepListener::Impl : public std::enable_shared_from_this<Impl> {
         }
         if (outcome.kind == HepIntake::Outcome::Kind::rejected) log_reject(outcome);
         if (outcome.kind == HepIntake::Outcome::Kind::notify && on_notify_ && !stopped_) {
-            on_notify_(std::move(*outcome.event));
+            deliver(std::move(*outcome.event));
         }
         if (!stopped_) receive();
+    }
+
+    void deliver(NotifyEvent event) {
+        // an exception must not escape into io_context::run and stop the application's loop
+        try {
+            on_notify_(std::move(event));
+        } catch (const std::exception& e) {
+            spdlog::error("HEP: NotifyEvent handler failed: {}", e.what());
+        } catch (...) {
+            spdlog::error("HEP: NotifyEvent handler failed with an unknown exception");
+        }
     }
 
     void log_reject(const HepIntake::Outcome& outcome) {

@@ -4,9 +4,11 @@
 #include "intake_hep_builder.hpp"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 
-#include <future>
+#include <sstream>
 #include <thread>
 
 namespace {
@@ -134,6 +136,63 @@ TEST(HepListener, KeepsListeningAfterGarbageAndChecksThePassword) {
     EXPECT_EQ(c.rejected_for(HepReject::bad_password), 1u);
     EXPECT_EQ(c.notifies, 1u);
     EXPECT_EQ(h.events().size(), 1u);
+}
+
+// Records what the listener logs (spdlog's default logger), restoring the previous one after.
+class LogCapture {
+  public:
+    LogCapture() : previous_(spdlog::default_logger()) {
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines_);
+        spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", sink));
+    }
+    ~LogCapture() { spdlog::set_default_logger(previous_); }
+    std::string text() const { return lines_.str(); }
+    std::size_t count(const std::string& needle) const {
+        const std::string t = text();
+        std::size_t n = 0;
+        for (auto at = t.find(needle); at != std::string::npos; at = t.find(needle, at + 1)) ++n;
+        return n;
+    }
+
+  private:
+    std::shared_ptr<spdlog::logger> previous_;
+    std::ostringstream lines_;
+};
+
+TEST(HepListener, RejectLogLinesAreRateLimitedPerReasonAndCarryNoSecret) {
+    LogCapture log;
+    auto s = settings();
+    s.intake.capture_password = "never-log-this";
+    s.reject_log_interval = 1h;
+    Harness h(s);
+    ASSERT_FALSE(h.start());
+    HepBuilder wrong;
+    wrong.password = "never-log-this-either";
+    for (int i = 0; i < 20; ++i) {
+        h.send("not HEP at all");
+        h.send(wrong.build(genesys_notify("c", 1)));
+    }
+    auto c = h.wait_for([](const HepCounters& c) { return c.datagrams >= 40; });
+    ASSERT_EQ(c.rejected_total(), 40u);
+    EXPECT_EQ(log.count("malformed_hep"), 1u) << log.text();
+    EXPECT_EQ(log.count("bad_password"), 1u) << log.text();
+    EXPECT_EQ(log.text().find("never-log-this"), std::string::npos) << log.text();
+}
+
+TEST(HepListener, AThrowingHandlerDoesNotStopTheListener) {
+    asio::io_context io;
+    int calls = 0;
+    HepListener listener(io, settings(), [&](NotifyEvent) {
+        ++calls;
+        throw std::runtime_error("handler bug");
+    });
+    ASSERT_FALSE(listener.start());
+    asio::ip::udp::socket s(io, asio::ip::udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    s.send_to(asio::buffer(HepBuilder().build(genesys_notify("t1", 1))), listener.local_endpoint());
+    s.send_to(asio::buffer(HepBuilder().build(genesys_notify("t2", 1))), listener.local_endpoint());
+    for (int i = 0; i < 200 && calls < 2; ++i) io.run_for(10ms);
+    EXPECT_EQ(calls, 2);
+    EXPECT_EQ(listener.counters().notifies, 2u);
 }
 
 TEST(HepListener, StartFailsWhenThePortIsTaken) {
