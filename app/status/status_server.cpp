@@ -161,6 +161,7 @@ class StatusServer::Impl {
         stop_timers();
     }
 
+    // cpprestsdk 2.10's listener cannot bind an IPv6 literal: host is an IPv4 address or name.
     std::string url() const {
         return "http://" + options_.host + ":" + std::to_string(options_.port);
     }

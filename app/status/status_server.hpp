@@ -10,7 +10,7 @@
 namespace talkgate::status {
 
 struct StatusServerOptions {
-    std::string host = "127.0.0.1";  // loopback unless the operator opens it up
+    std::string host = "127.0.0.1";  // loopback unless opened up; IPv4 or a name (not IPv6)
     unsigned short port = 8090;
     std::string token;  // STATUS_TOKEN; empty serves /health only, the rest answer 503
     std::chrono::milliseconds deadline{2000};  // for the source's callbacks; then 503
