@@ -397,6 +397,9 @@ class WsTransport : public Transport {
                     con_->close(websocketpp::close::status::normal, "application replaced", ec2);
                 }
             });
+        con->set_pong_handler([this, gen](websocketpp::connection_hdl, std::string) {
+            if (gen == generation_) awaiting_pong_ = false;
+        });
         con->set_pong_timeout_handler([this, gen](websocketpp::connection_hdl, std::string) {
             if (gen != generation_ || !con_) return;
             core_->pong_timeouts.fetch_add(1, std::memory_order_relaxed);
@@ -407,6 +410,7 @@ class WsTransport : public Transport {
             con_->terminate(websocketpp::lib::error_code());
         });
         con_ = con;
+        awaiting_pong_ = false;
         client_.connect(con);
     }
 
@@ -414,8 +418,12 @@ class WsTransport : public Transport {
         ping_timer_.expires_after(core_->config.ping_interval);
         ping_timer_.async_wait([this, gen](const boost::system::error_code& ec) {
             if (ec || gen != generation_ || !con_ || core_->stopping) return;
-            websocketpp::lib::error_code pec;
-            con_->ping("talkgate", pec);
+            // A new ping would restart websocketpp's pong timer: never ping while one is due.
+            if (!awaiting_pong_) {
+                websocketpp::lib::error_code pec;
+                con_->ping("talkgate", pec);
+                awaiting_pong_ = !pec;
+            }
             schedule_ping(gen);
         });
     }
@@ -440,6 +448,7 @@ class WsTransport : public Transport {
     ConPtr con_;                    // the current connection, if any
     std::uint64_t generation_ = 0;  // ignores callbacks of connections we gave up on
     std::string pending_reason_;    // why we are dropping the socket ourselves
+    bool awaiting_pong_ = false;    // a ping is out and its pong deadline runs
     std::thread thread_;
     std::mutex done_mu_;
     std::condition_variable done_cv_;
