@@ -24,8 +24,23 @@ bool lws(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+// Character classes by table: the parser looks at every byte of every header name.
+struct CharTable {
+    bool token[256] = {};
+    char lower[256] = {};
+    constexpr CharTable() {
+        for (int c = 0; c < 256; ++c) {
+            lower[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+            token[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '.' || c == '!' || c == '%' || c == '*' || c == '_' ||
+                       c == '+' || c == '`' || c == '\'' || c == '~';
+        }
+    }
+};
+constexpr CharTable kChars;
+
 char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return kChars.lower[static_cast<unsigned char>(c)];
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -36,29 +51,10 @@ bool iequals(std::string_view a, std::string_view b) {
     return true;
 }
 
-bool token_char(char c) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    switch (c) {
-        case '-':
-        case '.':
-        case '!':
-        case '%':
-        case '*':
-        case '_':
-        case '+':
-        case '`':
-        case '\'':
-        case '~':
-            return true;
-        default:
-            return false;
-    }
-}
-
 bool is_token(std::string_view s) {
     if (s.empty()) return false;
     for (char c : s) {
-        if (!token_char(c)) return false;
+        if (!kChars.token[static_cast<unsigned char>(c)]) return false;
     }
     return true;
 }
