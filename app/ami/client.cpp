@@ -139,7 +139,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
         handshake_timer_.async_wait([self = shared_from_this(), gen](error_code ec) {
             if (ec || gen != self->generation_) return;
             if (self->phase_ == Phase::connecting || self->phase_ == Phase::login) {
-                self->fail_connection("no AMI banner and Login reply within " +
+                self->fail_connection("connect, banner and Login not done within " +
                                       ms_text(self->settings_.connect_timeout));
             }
         });
