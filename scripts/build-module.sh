@@ -62,6 +62,7 @@ apt_mirror() {
 # A command in the build root, with /proc and /dev mounted in a private namespace that
 # vanishes with it (nothing stays mounted, also when it fails).
 in_root() {
+    # shellcheck disable=SC2016 # expanded by the inner shell
     unshare --mount --propagation private /bin/sh -c \
         'r=$1; shift; mount -t proc proc "$r/proc" && mount --bind /dev "$r/dev" && exec chroot "$r" "$@"' \
         in_root "$BROOT" "$@"

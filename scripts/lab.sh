@@ -144,7 +144,9 @@ add_module() {
     local host_dir=$1 stock m
     [ -f "$LAB_MODULE" ] || die "TALKGATE_LAB_MODULE=$LAB_MODULE does not exist: build it with scripts/build-module.sh"
     stock=$(sed -n 's/^astmoddir => //p' "$host_dir/etc/asterisk.conf")
-    [ -d "$ROOT$stock" ] && [ -n "$stock" ] || die "no astmoddir in the lab's asterisk.conf"
+    if [ -z "$stock" ] || [ ! -d "$ROOT$stock" ]; then
+        die "no astmoddir in the lab's asterisk.conf"
+    fi
     mkdir -p "$host_dir/modules"
     for m in "$ROOT$stock"/*.so; do
         ln -s "$stock/$(basename "$m")" "$host_dir/modules/"
