@@ -56,6 +56,7 @@ struct TalkgateMetrics {
     static std::string fold_event(const std::string& event);
 
   private:
+    std::array<std::array<Counter*, 3>, 3> notify_children_{};  // [talk|hold|other][hep|ami|ari]
     std::array<std::array<Counter*, 3>, 3> answer_children_{};  // [path][outcome]
     std::array<Gauge*, 3> connection_children_{};               // [peer]
     std::array<Counter*, 3> reconnect_children_{};              // [peer]
