@@ -299,9 +299,11 @@ class WsTransport : public Transport {
                 finish_if_stopping();
             }
         });
-        // The close handshake gets a moment; then the loop is stopped regardless.
+        // The close handshake gets a moment (unless the loop already ran out of work, e.g.
+        // after ApplicationReplaced); then the loop is stopped regardless.
         std::unique_lock lock(done_mu_);
-        done_cv_.wait_for(lock, std::chrono::milliseconds(1500), [this] { return done_; });
+        done_cv_.wait_for(lock, std::chrono::milliseconds(1500),
+                          [this] { return done_ || io_.stopped(); });
         lock.unlock();
         io_.stop();
         thread_.join();
