@@ -9,6 +9,7 @@
 #   lab.sh stop STATE_DIR         hang up everything, stop Asterisk, kill leftovers
 #   lab.sh cli STATE_DIR CMD...   run an Asterisk CLI command (asterisk -rx)
 #   lab.sh reset STATE_DIR        hang up every channel and wait until none is left
+#   lab.sh crash STATE_DIR        kill Asterisk at once (no events), for reconnect tests
 #
 # Settings (environment): TALKGATE_LAB_ROOT (the cached root, default
 # /var/cache/talkgate/asterisk-sid), TALKGATE_LAB_PORT_BASE (default 25060; the lab uses
@@ -299,6 +300,20 @@ stop)
     stop_lab
     log "lab stopped ($STATE)"
     ;;
+crash)
+    # Asterisk dies at once (SIGKILL): no hangup events, no Shutdown; `restart` brings it back.
+    need_state "${1:-}"
+    load_env
+    pid=$(cat "$STATE/asterisk.pid" 2>/dev/null || true)
+    [ -n "$pid" ] || die "no lab running for $STATE"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.25
+    done
+    rm -f "$STATE/asterisk.pid"
+    log "lab crashed on purpose ($STATE)"
+    ;;
 cli)
     need_state "${1:-}"
     shift
@@ -318,7 +333,7 @@ reset)
     die "channels still up 10 s after 'channel request hangup all'"
     ;;
 *)
-    sed -n '2,17p' "$0" >&2
+    sed -n '2,18p' "$0" >&2
     exit 2
     ;;
 esac

@@ -103,6 +103,12 @@ HepIntake::Outcome HepIntake::process(std::string_view datagram, const IpAddress
         ++counters_.non_notify_ignored;
         return {};
     }
+    // Asterisk's own outbound NOTIFYs (the PJSIPNotify talkgate asks for) are copied too; when
+    // they leave from the capture agent's address they are ours, not a stranger's: no warning.
+    if (hep->src_ip == agent && !contains(settings_.genesys_hosts, hep->src_ip)) {
+        ++counters_.non_notify_ignored;
+        return {};
+    }
     if (!contains(settings_.genesys_hosts, hep->src_ip)) {
         return reject(HepReject::not_genesys, "NOTIFY from " + hep->source_address() +
                                                   " (not a Genesys SIP host), Call-ID " +

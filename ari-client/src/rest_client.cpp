@@ -66,6 +66,10 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
         std::atomic<bool> finished{false};
         pplx::cancellation_token_source cts;
         std::function<void(Result<nlohmann::json>)> deliver;
+        // Sends the request once more; a kept-alive connection that Asterisk's HTTP server
+        // closed while idle (session_keep_alive, 15 s) fails the next request at once.
+        std::function<void()> send;
+        int retries_left = 1;
         bool claim() { return !finished.exchange(true); }
     };
 
@@ -165,23 +169,40 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
             });
         });
 
-        web::http::http_request req(method);
-        req.set_request_uri(target);
-        req.headers().add("Authorization", auth);
-        if (body) req.set_body(body->dump(), "application/json");
-        client.request(req, c->cts.get_token())
-            .then([c, weak, what, id](pplx::task<web::http::http_response> t) {
-                Result<nlohmann::json> r = complete(t, what);
-                if (auto self = weak.lock()) {
-                    std::lock_guard lock(self->calls_mu);
-                    self->in_flight.erase(id);
-                    if (!self->closed_calls) {
-                        Impl* raw = self.get();
-                        boost::asio::post(raw->timer_io, [raw, id] { raw->timers.erase(id); });
+        const std::string auth_header = auth;
+        std::weak_ptr<Call> weak_call = c;  // the pending request, not this function, owns c
+        c->send = [this, weak_call, weak, what, id, method, target, body, auth_header] {
+            auto c = weak_call.lock();
+            if (!c) return;
+            web::http::http_request req(method);
+            req.set_request_uri(target);
+            req.headers().add("Authorization", auth_header);
+            if (body) req.set_body(body->dump(), "application/json");
+            client.request(req, c->cts.get_token())
+                .then([c, weak, what, id](pplx::task<web::http::http_response> t) {
+                    Result<nlohmann::json> r = complete(t, what);
+                    if (!r && r.error().kind == Error::Kind::transport && c->retries_left > 0 &&
+                        !c->finished) {
+                        --c->retries_left;
+                        spdlog::debug("ARI REST {}: {}; retrying once on a fresh connection", what,
+                                      r.error().message);
+                        if (weak.lock()) {
+                            c->send();
+                            return;
+                        }
                     }
-                }
-                if (c->claim()) c->deliver(std::move(r));
-            });
+                    if (auto self = weak.lock()) {
+                        std::lock_guard lock(self->calls_mu);
+                        self->in_flight.erase(id);
+                        if (!self->closed_calls) {
+                            Impl* raw = self.get();
+                            boost::asio::post(raw->timer_io, [raw, id] { raw->timers.erase(id); });
+                        }
+                    }
+                    if (c->claim()) c->deliver(std::move(r));
+                });
+        };
+        c->send();
     }
 
     // Turns cpprest's outcome into a Result; runs on cpprest's thread pool.

@@ -162,5 +162,50 @@ TEST_F(ControllerLabTest, ThreeDnsAtOnceAndTwoCallsToOneDn) {
     expect_nothing_left();
 }
 
+TEST_F(ControllerLabTest, NotifyHoldThenTalkHoldsAndRetrievesThroughTheAgent) {
+    start();
+    Sipp a(lab_, agent("1007", "agent_hold_retrieve.xml"));
+    Sipp g(lab_, genesys("1007", "genesys_hold_retrieve.xml", "UUID-HOLD", 500));
+    // Genesys sees the agent's own sendonly / sendrecv re-INVITEs (moh_passthrough), so the
+    // hold is real media hold, not music on hold played by Asterisk.
+    EXPECT_EQ(g.wait_success(20s), "");
+    EXPECT_EQ(a.wait_success(10s), "");
+    std::vector<std::string> events;
+    for (const auto& r : bridge_.requests())
+        if (r.path == "/genesys-call-notify") events.push_back(r.body.value("event", ""));
+    EXPECT_EQ(events, (std::vector<std::string>{"talk", "hold", "talk"}));
+    EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 3u);
+    expect_nothing_left();
+}
+
+TEST_F(ControllerLabTest, AsteriskRestartClosesCallsThatEndedWhileDisconnected) {
+    config_.agent_ring_timeout = 60s;
+    start();
+    {
+        Sipp a(lab_, agent("1004", "agent_ring_no_answer.xml"));
+        Sipp g(lab_, genesys("1004", "genesys_expect_408.xml", "UUID-RESTART"));
+        ASSERT_TRUE(wait_until([this] { return tracked_calls() == 1; }, 10s));
+        lab_.crash();  // every channel is gone and no event tells talkgate so
+        lab_.start_again();
+    }
+    EXPECT_TRUE(
+        wait_until([this] { return metrics_.resync_repairs.labels({"closed"}).value() == 1; }, 30s))
+        << "the lost call was not closed after the reconnect";
+    EXPECT_EQ(tracked_calls(), 0u);
+    EXPECT_TRUE(wait_until(
+        [this] {
+            auto r = controller_->readiness();
+            return r.ari_up && r.ami_up;
+        },
+        30s));
+    EXPECT_GE(metrics_.reconnects.labels({"ari"}).value(), 1u);
+    // And the next call works.
+    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
+    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", "UUID-AFTER-RESTART", 500));
+    EXPECT_EQ(g.wait_success(15s), "");
+    EXPECT_EQ(a.wait_success(10s), "");
+    expect_nothing_left();
+}
+
 }  // namespace
 }  // namespace talkgate::test

@@ -107,6 +107,12 @@ void LabEnv::stop() const {
     if (r.exit_code != 0) throw std::runtime_error("lab stop failed: " + r.output);
 }
 
+void LabEnv::crash() const {
+    auto r = run_command((*this)["LAB_SCRIPT"] + " crash " + (*this)["LAB_STATE_DIR"],
+                         std::chrono::seconds(30));
+    if (r.exit_code != 0) throw std::runtime_error("lab crash failed: " + r.output);
+}
+
 void LabEnv::start_again() const {
     // restart with kept credentials works from a stopped lab too
     restart();

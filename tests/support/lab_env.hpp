@@ -22,6 +22,8 @@ class LabEnv {
     // Stops Asterisk and starts it again with the same ports and credentials.
     void restart() const;
     void stop() const;
+    // Kills Asterisk with SIGKILL: clients get no hangup events. start_again() revives it.
+    void crash() const;
     void start_again() const;
 
     // Lines of the lab's Asterisk log (warnings and errors) written since `offset` bytes.
