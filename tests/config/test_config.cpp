@@ -1,0 +1,128 @@
+// Configuration: defaults, one clear line per problem, files, and secrets never echoed.
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace talkgate {
+namespace {
+
+Settings minimal() {
+    return {{"ARI_USER", "ari"},
+            {"ARI_PASSWORD", "pw-ari-9"},
+            {"ASTERISK_AMI_USER", "ami"},
+            {"ASTERISK_AMI_SECRET", "pw-ami-7"},
+            {"GENESYS_SIP_HOST", "10.0.0.5"}};
+}
+
+TEST(Config, MinimalSettingsGiveTheDocumentedDefaults) {
+    auto r = load_config(minimal());
+    ASSERT_TRUE(r.config) << (r.errors.empty() ? "" : r.errors.front());
+    const Config& c = *r.config;
+    EXPECT_EQ(c.ari_url, "http://127.0.0.1:8088");
+    EXPECT_EQ(c.ari_app, "talkgate");
+    EXPECT_EQ(c.ami_port, 5038);
+    EXPECT_EQ(c.hep_listen.host, "127.0.0.1");
+    EXPECT_EQ(c.hep_listen.port, 9060);
+    EXPECT_EQ(c.status_listen.port, 8090);
+    EXPECT_TRUE(c.notify_sources.hep);
+    EXPECT_TRUE(c.notify_sources.ami);
+    EXPECT_FALSE(c.notify_sources.ari);
+    EXPECT_EQ(c.answer_policy, AnswerPolicy::notify);
+    EXPECT_EQ(c.agent_endpoint_template, "PJSIP/{dn}");
+    EXPECT_TRUE(c.bridge_api_url.empty());
+}
+
+TEST(Config, EveryMissingRequiredSettingIsOneLine) {
+    auto r = load_config({});
+    EXPECT_FALSE(r.config);
+    auto has = [&](const std::string& key) {
+        for (const auto& e : r.errors)
+            if (e.rfind(key + ":", 0) == 0) return true;
+        return false;
+    };
+    EXPECT_TRUE(has("ARI_USER"));
+    EXPECT_TRUE(has("ARI_PASSWORD"));
+    EXPECT_TRUE(has("ASTERISK_AMI_USER"));
+    EXPECT_TRUE(has("ASTERISK_AMI_SECRET"));
+    EXPECT_TRUE(has("GENESYS_SIP_HOST"));
+    EXPECT_EQ(r.errors.size(), 5u);
+}
+
+TEST(Config, BadValuesAreNamed) {
+    auto s = minimal();
+    s["ASTERISK_AMI_PORT"] = "70000";
+    s["HEP_LISTEN"] = "nowhere";
+    s["NOTIFY_SOURCES"] = "hep,pcap";
+    s["ANSWER_POLICY"] = "sometimes";
+    s["ANSWER_POLICY_OVERRIDES"] = "1002=immediate,1003";
+    s["BRIDGE_API_URL"] = "ftp://x";
+    s["BRIDGE_API_INSECURE"] = "maybe";
+    s["AGENT_ENDPOINT_TEMPLATE"] = "PJSIP/agent";
+    s["LOG_LEVEL"] = "loud";
+    auto r = load_config(s);
+    EXPECT_FALSE(r.config);
+    EXPECT_EQ(r.errors.size(), 9u);
+    for (const auto& e : r.errors) EXPECT_EQ(e.find('\n'), std::string::npos) << e;
+}
+
+TEST(Config, PoliciesPerDnAndSources) {
+    auto s = minimal();
+    s["ANSWER_POLICY"] = "OFF";
+    s["ANSWER_POLICY_OVERRIDES"] = "1002=immediate, 1003=notify";
+    s["NOTIFY_SOURCES"] = "ami,ari";
+    s["GENESYS_SIP_HOST"] = "";
+    auto r = load_config(s);
+    ASSERT_TRUE(r.config) << r.errors.front();
+    EXPECT_EQ(r.config->policy_for("1002"), AnswerPolicy::immediate);
+    EXPECT_EQ(r.config->policy_for("1003"), AnswerPolicy::notify);
+    EXPECT_EQ(r.config->policy_for("1004"), AnswerPolicy::off);
+    EXPECT_FALSE(r.config->notify_sources.hep);  // so GENESYS_SIP_HOST may be empty
+}
+
+TEST(Config, FileLinesWithCommentsQuotesAndErrors) {
+    const std::string path = ::testing::TempDir() + "/talkgate-config-test.env";
+    {
+        std::ofstream f(path);
+        f << "# talkgate\nexport ARI_USER=ari\nARI_PASSWORD=\"pw with spaces\"\n"
+             "ASTERISK_AMI_USER='ami'\nnot a setting line\nUNKNOWN_KEY=1\n";
+    }
+    std::vector<std::string> errors;
+    auto s = settings_from_file(path, errors);
+    EXPECT_EQ(s["ARI_USER"], "ari");
+    EXPECT_EQ(s["ARI_PASSWORD"], "pw with spaces");
+    EXPECT_EQ(s["ASTERISK_AMI_USER"], "ami");
+    ASSERT_EQ(errors.size(), 2u);
+    EXPECT_NE(errors[0].find(":5: expected KEY=VALUE"), std::string::npos) << errors[0];
+    EXPECT_NE(errors[1].find("unknown setting 'UNKNOWN_KEY'"), std::string::npos) << errors[1];
+    std::remove(path.c_str());
+    errors.clear();
+    settings_from_file(path, errors);
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].find("cannot be read"), std::string::npos);
+}
+
+TEST(Config, DescribeMasksEverySecret) {
+    auto s = minimal();
+    s["STATUS_TOKEN"] = "tok-5551";
+    s["HEP_PASSWORD"] = "hep-4442";
+    auto r = load_config(s);
+    ASSERT_TRUE(r.config);
+    auto text = describe(*r.config);
+    for (const char* secret : {"pw-ari-9", "pw-ami-7", "tok-5551", "hep-4442"})
+        EXPECT_EQ(text.find(secret), std::string::npos) << secret;
+    EXPECT_NE(text.find("ARI_PASSWORD=********"), std::string::npos);
+    EXPECT_NE(text.find("ARI_USER=ari"), std::string::npos);
+}
+
+TEST(Config, EverySettingIsDocumented) {
+    for (const auto& info : setting_infos()) {
+        EXPECT_NE(std::string(info.meaning), "") << info.key;
+    }
+    EXPECT_GE(setting_infos().size(), 26u);
+}
+
+}  // namespace
+}  // namespace talkgate
