@@ -46,18 +46,8 @@ done
 [ "$(id -u)" = 0 ] || die "building the module needs root (debootstrap, chroot)"
 [ -f "$SOURCE" ] || die "module source $SOURCE is missing"
 
-# The Debian mirror this machine's apt already uses (the same rule as scripts/lab.sh).
-apt_mirror() {
-    local uri
-    uri=$( (cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true) |
-        awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }')
-    if [ -z "$uri" ]; then
-        uri=$( (cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true) |
-            awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; exit } }')
-    fi
-    [ -n "$uri" ] || die "no Debian mirror found in /etc/apt (sources.list or *.sources)"
-    printf '%s\n' "$uri"
-}
+# shellcheck source=scripts/lib/apt-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt-mirror.sh"
 
 # A command in the build root, with /proc and /dev mounted in a private namespace that
 # vanishes with it (nothing stays mounted, also when it fails).

@@ -28,18 +28,8 @@ die() { printf 'lab: error: %s\n' "$*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "the lab needs root (debootstrap, chroot, namespaces)"
 
-# The Debian mirror this machine's apt already uses; never a host name of our own.
-apt_mirror() {
-    local uri
-    uri=$( (cat /etc/apt/sources.list.d/*.sources 2>/dev/null || true) |
-        awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i !~ /security/) { print $i; exit } }')
-    if [ -z "$uri" ]; then
-        uri=$( (cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true) |
-            awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^(https?|file):/) { print $i; exit } }')
-    fi
-    [ -n "$uri" ] || die "no Debian mirror found in /etc/apt (sources.list or *.sources)"
-    printf '%s\n' "$uri"
-}
+# shellcheck source=scripts/lib/apt-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/apt-mirror.sh"
 
 provision() {
     mkdir -p "$(dirname "$ROOT")"
