@@ -1,0 +1,109 @@
+#include "talkgate_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace talkgate::test {
+
+std::string make_temp_dir(const std::string& prefix) {
+    std::string tmpl = "/tmp/" + prefix + "XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (!mkdtemp(buf.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
+    return std::string(buf.data());
+}
+
+std::string random_token(std::size_t length) {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    std::ifstream urandom("/dev/urandom", std::ios::binary);
+    std::string out;
+    while (out.size() < length) {
+        unsigned char c = 0;
+        urandom.read(reinterpret_cast<char*>(&c), 1);
+        if (!urandom) throw std::runtime_error("cannot read /dev/urandom");
+        if (c < 248) out += alphabet[c % 62];  // 248 = 4*62: no modulo bias
+    }
+    return out;
+}
+
+TalkgateProcess::TalkgateProcess(const std::string& dir,
+                                 const std::map<std::string, std::string>& settings) {
+    const std::string config_path = dir + "/talkgate.env";
+    log_path_ = dir + "/talkgate.log";
+    {
+        // The env file carries secrets: owner-only from the start.
+        int fd = ::open(config_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0) throw std::runtime_error("cannot write " + config_path);
+        ::close(fd);
+        std::ofstream out(config_path, std::ios::trunc);
+        for (const auto& [k, v] : settings) out << k << '=' << v << '\n';
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    std::string exe = TALKGATE_EXE;
+    std::string flag = "--config";
+    std::vector<char*> argv{exe.data(), flag.data(), const_cast<char*>(config_path.c_str()),
+                            nullptr};
+    int rc = posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("cannot start " + exe);
+}
+
+TalkgateProcess::~TalkgateProcess() {
+    stop();
+}
+
+bool TalkgateProcess::running() {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+    }
+    return true;
+}
+
+std::string TalkgateProcess::stop(std::chrono::milliseconds grace) {
+    if (pid_ <= 0) return "not running";
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + grace;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+            return "signal " + std::to_string(WTERMSIG(status));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return "killed after " + std::to_string(grace.count()) + " ms";
+}
+
+std::string TalkgateProcess::log() const {
+    std::ifstream in(log_path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace talkgate::test

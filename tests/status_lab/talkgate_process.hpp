@@ -1,0 +1,37 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <string>
+
+namespace talkgate::test {
+
+// The real talkgate executable as a child process, its settings in a private env file and
+// its stdout and stderr in one log file. The destructor stops it (SIGTERM, then SIGKILL).
+class TalkgateProcess {
+  public:
+    // `settings` become KEY=VALUE lines of the --config file written into `dir`.
+    TalkgateProcess(const std::string& dir, const std::map<std::string, std::string>& settings);
+    ~TalkgateProcess();
+    TalkgateProcess(const TalkgateProcess&) = delete;
+    TalkgateProcess& operator=(const TalkgateProcess&) = delete;
+
+    bool running();
+    // SIGTERM, a bounded wait, then SIGKILL; returns the exit status text.
+    std::string stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+    std::string log() const;
+    const std::string& log_path() const { return log_path_; }
+
+  private:
+    pid_t pid_ = -1;
+    std::string log_path_;
+};
+
+// A fresh private directory under the build's temp area.
+std::string make_temp_dir(const std::string& prefix);
+// A random token of `length` alphanumerics from /dev/urandom.
+std::string random_token(std::size_t length);
+
+}  // namespace talkgate::test

@@ -1,0 +1,370 @@
+// The real talkgate executable against the real Asterisk lab: sipp plays Genesys (127.0.0.2)
+// and the agents (127.0.0.3), a loopback fake plays the bridge API; the status API is driven
+// over HTTP like an operator would, and the process's own log is checked.
+#include <gtest/gtest.h>
+
+#include <cpprest/http_client.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fake_bridge_api.hpp"
+#include "lab_env.hpp"
+#include "metrics_exposition_parser.hpp"
+#include "sipp.hpp"
+#include "talkgate_process.hpp"
+
+namespace talkgate::test {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+struct Reply {
+    int status = 0;
+    std::string body;
+    json json_body;  // discarded when the body is not JSON
+    std::string error;
+};
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < end; ++i) {
+        if (done()) return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return done();
+}
+
+class TalkgateLabTest : public ::testing::Test {
+  protected:
+    TalkgateLabTest() : lab_(LabEnv::get()) {}
+
+    void SetUp() override {
+        lab_.reset();
+        token_ = random_token(32);
+        dir_ = make_temp_dir("talkgate-lab-");
+        settings_ = {{"ARI_URL", lab_["LAB_ARI_URL"]},
+                     {"ARI_USER", lab_["LAB_ARI_USER"]},
+                     {"ARI_PASSWORD", lab_["LAB_ARI_PASSWORD"]},
+                     {"ARI_APP", lab_["LAB_ARI_APP"]},
+                     {"ASTERISK_HOST", lab_["LAB_AMI_HOST"]},
+                     {"ASTERISK_AMI_PORT", lab_["LAB_AMI_PORT"]},
+                     {"ASTERISK_AMI_USER", lab_["LAB_AMI_USER"]},
+                     {"ASTERISK_AMI_SECRET", lab_["LAB_AMI_SECRET"]},
+                     {"GENESYS_SIP_HOST", lab_["LAB_GENESYS_IP"]},
+                     {"HEP_LISTEN", "127.0.0.1:" + lab_["LAB_HEP_PORT"]},
+                     {"STATUS_LISTEN", "127.0.0.1:" + std::to_string(status_port())},
+                     {"STATUS_TOKEN", token_},
+                     {"BRIDGE_API_URL", bridge_.url()},
+                     {"LOG_LEVEL", "info"}};
+    }
+
+    void TearDown() override {
+        if (!process_) return;
+        std::string how = process_->stop();
+        std::string log = process_->log();
+        // Secrets never reach the log, whatever the test did.
+        for (const char* key : {"ARI_PASSWORD", "ASTERISK_AMI_SECRET", "STATUS_TOKEN"}) {
+            EXPECT_EQ(log.find(settings_[key]), std::string::npos) << key << " is in the log";
+        }
+        if (HasFailure()) std::cerr << "talkgate (" << how << ") log:\n" << log << '\n';
+        process_.reset();
+        run_command("rm -rf '" + dir_ + "'", 10s);
+    }
+
+    int status_port() const { return lab_.port("LAB_PORT_BASE") + 5; }
+
+    // Starts talkgate and waits until its status API answers /health and /ready is 200.
+    void start() {
+        process_ = std::make_unique<TalkgateProcess>(dir_, settings_);
+        bool ready = wait_until(
+            [this] { return process_->running() && http("GET", "/ready").status == 200; }, 20s);
+        ASSERT_TRUE(ready) << "talkgate not ready:\n" << process_->log();
+    }
+
+    Reply http(const std::string& method, const std::string& target,
+               std::optional<std::string> authorization = std::nullopt,
+               const std::string& body = "", const std::string& content_type = "") {
+        Reply r;
+        try {
+            web::http::client::http_client_config cfg;
+            cfg.set_timeout(10s);
+            web::http::client::http_client client(
+                "http://127.0.0.1:" + std::to_string(status_port()), cfg);
+            web::http::http_request req(method);
+            req.set_request_uri(web::uri(target));
+            std::string auth = authorization ? *authorization : "Bearer " + token_;
+            if (!auth.empty()) req.headers().add("Authorization", auth);
+            if (!body.empty())
+                req.set_body(body, content_type.empty() ? "application/json" : content_type);
+            auto resp = client.request(req).get();
+            r.status = resp.status_code();
+            r.body = resp.extract_utf8string(true).get();
+            r.json_body = json::parse(r.body, nullptr, false);
+        } catch (const std::exception& e) {
+            r.error = e.what();
+        }
+        return r;
+    }
+
+    PromParseResult metrics() {
+        auto r = http("GET", "/metrics");
+        EXPECT_EQ(r.status, 200) << r.body << r.error;
+        auto parsed = parse_prometheus_text(r.body);
+        EXPECT_TRUE(parsed.ok()) << "line " << parsed.error_line << ": " << parsed.error;
+        return parsed;
+    }
+
+    Sipp::Options agent(const std::string& dn, const std::string& scenario) {
+        Sipp::Options o;
+        o.scenario = scenario;
+        o.local_ip = lab_["LAB_AGENT_IP"];
+        o.local_port = lab_.port("LAB_AGENT_PORT_BASE") + (std::stoi(dn) - 1000);
+        o.uac = false;
+        o.timeout = 30s;
+        return o;
+    }
+
+    Sipp::Options genesys(const std::string& dn, const std::string& scenario,
+                          const std::string& uuid, int call_ms) {
+        Sipp::Options o;
+        o.scenario = scenario;
+        o.local_ip = lab_["LAB_GENESYS_IP"];
+        o.service = dn;
+        o.timeout = 30s;
+        o.extra = {"-set", "uuid", uuid, "-d", std::to_string(call_ms)};
+        return o;
+    }
+
+    // The calls GET /calls/{dn} shows, empty when the request failed.
+    json calls_of(const std::string& dn) {
+        auto r = http("GET", "/calls/" + dn);
+        if (r.status != 200 || r.json_body.is_discarded()) return json::array();
+        return r.json_body["calls"];
+    }
+
+    const LabEnv& lab_;
+    FakeBridgeApi bridge_;
+    std::string token_;
+    std::string dir_;
+    std::map<std::string, std::string> settings_;
+    std::unique_ptr<TalkgateProcess> process_;
+};
+
+TEST_F(TalkgateLabTest, EveryRouteNeedsTheTokenButHealth) {
+    start();
+    struct Route {
+        std::string method, target;
+        int with_token;
+    };
+    const std::vector<Route> routes = {{"GET", "/ready", 200},
+                                       {"GET", "/metrics", 200},
+                                       {"GET", "/calls", 200},
+                                       {"GET", "/calls/1002", 200},
+                                       {"GET", "/calls?call_uuid=NO-SUCH-UUID", 200},
+                                       {"POST", "/calls/1002/answer", 404}};  // no call
+    const std::string wrong = "Bearer " + random_token(32);
+    for (const auto& r : routes) {
+        SCOPED_TRACE(r.method + " " + r.target);
+        auto none = http(r.method, r.target, std::string());
+        EXPECT_EQ(none.status, 401) << none.body << none.error;
+        EXPECT_TRUE(none.json_body.is_object() && none.json_body.contains("error")) << none.body;
+        auto bad = http(r.method, r.target, wrong);
+        EXPECT_EQ(bad.status, 401) << bad.body;
+        auto basic = http(r.method, r.target, "Basic " + token_);
+        EXPECT_EQ(basic.status, 401) << basic.body;
+        auto good = http(r.method, r.target);
+        EXPECT_EQ(good.status, r.with_token) << good.body << good.error;
+    }
+    auto health = http("GET", "/health", std::string());
+    EXPECT_EQ(health.status, 200);
+    EXPECT_EQ(health.json_body["status"], "ok");
+    auto calls = http("GET", "/calls");
+    EXPECT_EQ(calls.json_body["count"], 0);
+    auto none = http("GET", "/calls?call_uuid=NO-SUCH-UUID");
+    EXPECT_EQ(none.json_body["calls"].size(), 0u);
+}
+
+TEST_F(TalkgateLabTest, BadInputGets4xxWithAJsonError) {
+    start();
+    struct Case {
+        std::string method, target, body;
+        int status;
+    };
+    const std::vector<Case> cases = {
+        {"GET", "/calls/bad%20dn", "", 400},
+        {"GET", "/calls/" + std::string(33, '1'), "", 400},
+        {"GET", "/calls/10%2F02", "", 400},
+        {"POST", "/calls/bad%22dn/answer", "", 400},
+        {"GET", "/calls?dn=1002", "", 400},
+        {"POST", "/calls/1002/answer", "{not json", 400},
+        {"POST", "/calls/1002/answer", "[1,2]", 400},
+        {"POST", "/calls/1002/answer", "{\"force\":true}", 400},
+        {"GET", "/nope", "", 404},
+        {"GET", "/calls/1002/history", "", 404},
+        {"DELETE", "/calls", "", 405},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.method + " " + c.target + " " + c.body);
+        auto r = http(c.method, c.target, std::nullopt, c.body);
+        EXPECT_EQ(r.status, c.status) << r.body << r.error;
+        ASSERT_TRUE(r.json_body.is_object()) << r.body;
+        EXPECT_TRUE(r.json_body["error"].is_string()) << r.body;
+    }
+    auto empty_object = http("POST", "/calls/1002/answer", std::nullopt, "{}");
+    EXPECT_EQ(empty_object.status, 404) << empty_object.body;  // valid body, no call
+}
+
+TEST_F(TalkgateLabTest, LiveCallShowsInCallsMetricsMoveAndTheLogTellsEachStep) {
+    start();
+    auto before = metrics();
+    const std::map<std::string, std::string> talk_hep{{"event", "talk"}, {"source", "hep"}};
+    const std::map<std::string, std::string> notify_ok{{"path", "pjsip_notify"}, {"outcome", "ok"}};
+    const double notify0 = before.value("talkgate_notify_received_total", talk_hep).value_or(0);
+    const double answer0 = before.value("talkgate_answer_actions_total", notify_ok).value_or(0);
+
+    const std::string uuid = "UUID-STATUS-LAB-" + random_token(8);
+    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
+    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", uuid, 6000));
+
+    json call;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            auto calls = calls_of("1002");
+            if (calls.size() != 1 || calls[0]["state"] != "connected") return false;
+            call = calls[0];
+            return true;
+        },
+        10s))
+        << calls_of("1002").dump() << g.output() << a.output();
+    EXPECT_EQ(call["dn"], "1002");
+    EXPECT_EQ(call["call_uuid"], uuid);
+    EXPECT_FALSE(call["call_id"].get<std::string>().empty());
+    EXPECT_FALSE(call["genesys_channel"].get<std::string>().empty());
+    EXPECT_FALSE(call["agent_channel"].get<std::string>().empty());
+    EXPECT_TRUE(call["notify_talk_ms"].is_number());
+    EXPECT_TRUE(call["answered_ms"].is_number());
+
+    auto all = http("GET", "/calls");
+    ASSERT_EQ(all.status, 200);
+    ASSERT_EQ(all.json_body["count"], 1) << all.body;
+    EXPECT_EQ(all.json_body["calls"][0]["call_uuid"], uuid);
+    auto by_uuid = http("GET", "/calls?call_uuid=" + uuid);
+    ASSERT_EQ(by_uuid.status, 200);
+    ASSERT_EQ(by_uuid.json_body["count"], 1) << by_uuid.body;
+    EXPECT_EQ(by_uuid.json_body["calls"][0]["dn"], "1002");
+    EXPECT_EQ(by_uuid.json_body["calls"][0]["call_id"], call["call_id"]);
+    EXPECT_EQ(http("GET", "/calls?call_uuid=OTHER").json_body["count"], 0);
+    EXPECT_EQ(calls_of("1003").size(), 0u);
+    auto gauge = metrics().value("talkgate_active_calls");
+    EXPECT_EQ(gauge.value_or(-1), 1);
+
+    EXPECT_EQ(g.wait_success(20s), "");
+    EXPECT_EQ(a.wait_success(10s), "");
+    EXPECT_TRUE(wait_until([&] { return calls_of("1002").empty(); }, 5s));
+
+    auto after = metrics();
+    EXPECT_EQ(after.value("talkgate_notify_received_total", talk_hep).value_or(0), notify0 + 1);
+    EXPECT_EQ(after.value("talkgate_answer_actions_total", notify_ok).value_or(0), answer0 + 1);
+    EXPECT_EQ(after.value("talkgate_notify_to_answer_command_seconds_count").value_or(0), 1);
+    EXPECT_EQ(after.value("talkgate_notify_to_genesys_answered_seconds_count").value_or(0), 1);
+
+    // One log line per call step, each naming the DN, the Call-ID and the CallUUID.
+    const std::string call_id = call["call_id"];
+    std::istringstream log(process_->log());
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(log, line);) {
+        if (line.find("Call-ID=" + call_id) != std::string::npos) lines.push_back(line);
+    }
+    for (const char* step :
+         {"call offered", "dialing agent", "agent ringing", "NOTIFY talk received",
+          "answer requested", "agent answered", "call connected", "call ended"}) {
+        SCOPED_TRACE(step);
+        int found = 0;
+        for (const auto& line : lines) {
+            if (line.find(step) == std::string::npos) continue;
+            ++found;
+            EXPECT_NE(line.find("DN=1002"), std::string::npos) << line;
+            EXPECT_NE(line.find("CallUUID=" + uuid), std::string::npos) << line;
+        }
+        EXPECT_EQ(found, 1) << process_->log();
+    }
+}
+
+TEST_F(TalkgateLabTest, ManualAnswerMakesARingingAgentAnswerWithPolicyOff) {
+    settings_["ANSWER_POLICY"] = "off";
+    start();
+    const std::string uuid = "UUID-MANUAL-" + random_token(8);
+    Sipp a(lab_, agent("1003", "agent_answer_on_notify.xml"));
+    Sipp g(lab_, genesys("1003", "genesys_plain.xml", uuid, 1000));
+
+    ASSERT_TRUE(wait_until(
+        [&] {
+            auto calls = calls_of("1003");
+            return calls.size() == 1 && calls[0]["state"] == "ringing";
+        },
+        10s))
+        << calls_of("1003").dump() << g.output();
+    // Policy off: nothing answers by itself while it rings.
+    std::this_thread::sleep_for(1s);
+    ASSERT_EQ(calls_of("1003")[0]["state"], "ringing");
+
+    auto none = http("POST", "/calls/1004/answer");
+    EXPECT_EQ(none.status, 404) << none.body;
+    EXPECT_EQ(none.json_body["result"], "no_such_call");
+
+    auto r = http("POST", "/calls/1003/answer", std::nullopt, "{}");
+    EXPECT_EQ(r.status, 202) << r.body << r.error;
+    EXPECT_EQ(r.json_body["result"], "requested");
+    EXPECT_EQ(a.wait_success(15s), "");  // it answered only because of the NOTIFY talk
+    EXPECT_EQ(g.wait_success(15s), "");
+    auto m = metrics();
+    EXPECT_EQ(
+        m.value("talkgate_answer_actions_total", {{"path", "pjsip_notify"}, {"outcome", "ok"}})
+            .value_or(0),
+        1);
+}
+
+TEST_F(TalkgateLabTest, ReadyIs503WhileAsteriskIsStoppedAnd200WhenItReturns) {
+    start();
+    auto ready = http("GET", "/ready");
+    ASSERT_EQ(ready.status, 200);
+    EXPECT_EQ(ready.json_body["ready"], true);
+    EXPECT_EQ(ready.json_body["ari"]["up"], true);
+    EXPECT_EQ(ready.json_body["ami"]["up"], true);
+
+    lab_.stop();
+    Reply down;
+    bool went_down = wait_until(
+        [&] {
+            down = http("GET", "/ready");
+            return down.status == 503;
+        },
+        20s);
+    lab_.start_again();  // the lab stays up for later tests, whatever happened above
+    ASSERT_TRUE(went_down) << down.status << down.body;
+    EXPECT_EQ(down.json_body["ready"], false) << down.body;
+    EXPECT_EQ(http("GET", "/health").status, 200);  // alive, only not ready
+
+    Reply up;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            up = http("GET", "/ready");
+            return up.status == 200;
+        },
+        60s))
+        << up.status << up.body;
+    EXPECT_EQ(up.json_body["ready"], true);
+    auto m = metrics();
+    EXPECT_GE(m.value("talkgate_reconnects_total", {{"peer", "ami"}}).value_or(0), 1);
+}
+
+}  // namespace
+}  // namespace talkgate::test
