@@ -151,7 +151,7 @@ for line in sys.stdin:
 for h, what in (("talkgate_notify_to_answer_command_seconds", "NOTIFY talk -> answer command sent"),
                 ("talkgate_notify_to_genesys_answered_seconds", "NOTIFY talk -> Genesys leg answered")):
     s, c = v.get(h + "_sum", 0), v.get(h + "_count", 0)
-    print(f"{what}: " + (f"{1000 * s / c:.1f} ms (mean of {int(c)})" if c else "no sample"))
+    print(f"{what}: " + (f"{1000 * s / c:.2f} ms (mean of {int(c)})" if c else "no sample"))
 for k in sorted(v):
     if k.startswith(("talkgate_notify_received_total", "talkgate_answer_actions_total")) and v[k]:
         print(f"{k} {v[k]:g}")
