@@ -466,8 +466,10 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
 
     void exec(const flow::SendAgentNotify& c) {
         if (!ami_up_) {
-            spdlog::warn("PJSIPNotify Event={} to {} not sent: AMI is down", c.event,
-                         c.agent_channel_name);
+            spdlog::warn(
+                "PJSIPNotify Event={} to {} not sent: AMI is down (DN={} Call-ID={} "
+                "CallUUID={})",
+                c.event, c.agent_channel_name, c.dn, c.call_id, c.call_uuid);
             metrics_.answer_action(metrics::AnswerPath::pjsip_notify,
                                    metrics::ActionOutcome::error);
             return;
@@ -481,21 +483,26 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                 s->metrics_.answer_action(metrics::AnswerPath::pjsip_notify,
                                           outcome_of(bool(r), timed_out));
                 if (r)
-                    spdlog::info("PJSIPNotify Event={} sent to {} (DN {})", c.event,
-                                 c.agent_channel_name, c.dn);
+                    spdlog::info("PJSIPNotify Event={} sent to {}: DN={} Call-ID={} CallUUID={}",
+                                 c.event, c.agent_channel_name, c.dn, c.call_id, c.call_uuid);
                 else
-                    spdlog::warn("PJSIPNotify Event={} to {} failed: {}", c.event,
-                                 c.agent_channel_name, r.error().describe());
+                    spdlog::warn(
+                        "PJSIPNotify Event={} to {} failed: {} (DN={} Call-ID={} "
+                        "CallUUID={})",
+                        c.event, c.agent_channel_name, r.error().describe(), c.dn, c.call_id,
+                        c.call_uuid);
             });
     }
 
     void exec(const flow::BridgeApiAnswer& c) {
         with_contact_host(c.dn, [this, c](const std::string& host) {
             std::weak_ptr<Impl> weak = shared_from_this();
-            spdlog::info("Calling Bridge API: {}/answer/{}", bridge_.base_url(c.dn, host), c.dn);
-            bridge_.answer(c.dn, host, [weak, c](const bridge::BridgeApiClient::Outcome& o) {
+            spdlog::info("Calling Bridge API: {}/answer/{} (Call-ID={} CallUUID={})",
+                         bridge_.base_url(c.dn, host), c.dn, c.call_id, c.call_uuid);
+            std::string who = "DN=" + c.dn + " Call-ID=" + c.call_id + " CallUUID=" + c.call_uuid;
+            bridge_.answer(c.dn, host, [weak, who](const bridge::BridgeApiClient::Outcome& o) {
                 if (auto s = weak.lock())
-                    s->bridge_done(metrics::AnswerPath::bridge_answer, "answer", o);
+                    s->bridge_done(metrics::AnswerPath::bridge_answer, "answer", o, who);
             });
         });
     }
@@ -503,25 +510,27 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     void exec(const flow::BridgeApiNotify& c) {
         with_contact_host(c.dn, [this, c](const std::string& host) {
             std::weak_ptr<Impl> weak = shared_from_this();
+            std::string who = "DN=" + c.dn + " Call-ID=" + c.call_id + " CallUUID=" + c.call_uuid;
             bridge_.notify(c.dn, host, c.call_id, c.call_uuid, c.event,
-                           [weak](const bridge::BridgeApiClient::Outcome& o) {
+                           [weak, who](const bridge::BridgeApiClient::Outcome& o) {
                                if (auto s = weak.lock())
                                    s->bridge_done(metrics::AnswerPath::bridge_notify,
-                                                  "genesys-call-notify", o);
+                                                  "genesys-call-notify", o, who);
                            });
         });
     }
 
     void bridge_done(metrics::AnswerPath path, const char* endpoint,
-                     const bridge::BridgeApiClient::Outcome& o) {
+                     const bridge::BridgeApiClient::Outcome& o, const std::string& who) {
         metrics_.answer_action(path, outcome_of(o.ok, o.timed_out));
         metrics_.bridge_api_request_seconds.labels({endpoint}).observe(seconds(o.latency));
         if (o.ok)
-            spdlog::info("Bridge API {} answered {} in {} ms", o.url, o.http_status,
-                         std::chrono::duration_cast<std::chrono::milliseconds>(o.latency).count());
+            spdlog::info("Bridge API {} answered {} in {} ms: {}", o.url, o.http_status,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(o.latency).count(),
+                         who);
         else
-            spdlog::warn("Bridge API {} failed after {} attempt(s): {}", o.url, o.attempts,
-                         o.error);
+            spdlog::warn("Bridge API {} failed after {} attempt(s): {}: {}", o.url, o.attempts,
+                         o.error, who);
     }
 
     // Runs `f` with the agent's contact host when the bridge URL needs it (cached 30 s).

@@ -191,8 +191,9 @@ Commands CallFlow::on(const NotifyReceived& n, TimePoint now) {
                 case CallState::held:
                     call->state = CallState::connected;
                     spdlog::info("retrieve requested: {}", who(*call));
-                    out.push_back(
-                        SendAgentNotify{call->key, call->dn, call->agent_channel_name, "talk"});
+                    out.push_back(SendAgentNotify{call->key, call->dn, call->call_id,
+                                                  call->call_uuid, call->agent_channel_name,
+                                                  "talk"});
                     out.push_back(BridgeApiNotify{call->key, call->dn, call->call_id,
                                                   call->call_uuid, "talk"});
                     break;
@@ -208,8 +209,8 @@ Commands CallFlow::on(const NotifyReceived& n, TimePoint now) {
             if (call->state == CallState::connected) {
                 call->state = CallState::held;
                 spdlog::info("hold requested: {}", who(*call));
-                out.push_back(
-                    SendAgentNotify{call->key, call->dn, call->agent_channel_name, "hold"});
+                out.push_back(SendAgentNotify{call->key, call->dn, call->call_id, call->call_uuid,
+                                              call->agent_channel_name, "hold"});
                 out.push_back(
                     BridgeApiNotify{call->key, call->dn, call->call_id, call->call_uuid, "hold"});
             } else {
@@ -419,8 +420,9 @@ void CallFlow::request_answer(Call& call, TimePoint now, Commands& out, const ch
     // Under `immediate` the agent INVITE carried Call-Info answer-after=0: a NOTIFY on top
     // would race the agent's own 200. Otherwise every path at once.
     if (std::string(why) != "policy immediate")
-        out.push_back(SendAgentNotify{call.key, call.dn, call.agent_channel_name, "talk"});
-    out.push_back(BridgeApiAnswer{call.key, call.dn});
+        out.push_back(SendAgentNotify{call.key, call.dn, call.call_id, call.call_uuid,
+                                      call.agent_channel_name, "talk"});
+    out.push_back(BridgeApiAnswer{call.key, call.dn, call.call_id, call.call_uuid});
     out.push_back(BridgeApiNotify{call.key, call.dn, call.call_id, call.call_uuid, "talk"});
     auto since = call.notify_talk_at ? now - *call.notify_talk_at : Clock::duration::zero();
     observer_.answer_requested(call, since);

@@ -41,6 +41,8 @@ struct RingGenesys {
 struct SendAgentNotify {
     std::string call_key;
     std::string dn;
+    std::string call_id;    // for the log line
+    std::string call_uuid;  // for the log line
     std::string agent_channel_name;
     std::string event;
 };
@@ -49,6 +51,8 @@ struct SendAgentNotify {
 struct BridgeApiAnswer {
     std::string call_key;
     std::string dn;
+    std::string call_id;    // for the log line
+    std::string call_uuid;  // for the log line
 };
 
 // Bridge API POST /genesys-call-notify {dn, call_id, call_uuid, event}.
