@@ -1,0 +1,139 @@
+// The controller end to end against the lab whose Asterisk loads res_talkgate_notify: the module
+// answers Genesys's NOTIFY with 200 OK and reports it as AMI UserEvent and ARI ChannelUserevent
+// GenesysNotify, which the controller takes instead of (or beside) HEP. sipp plays Genesys
+// (127.0.0.2) and the agents (127.0.0.3); a loopback fake plays the bridge API.
+#include "controller_harness.hpp"
+
+#include <array>
+
+namespace talkgate::test {
+namespace {
+
+constexpr std::array<const char*, 3> kSources = {"hep", "ami", "ari"};
+
+class ControllerModuleLabTest : public ControllerLabTest {
+  protected:
+    void use_sources(bool hep, bool ami, bool ari) {
+        config_.notify_sources.hep = hep;
+        config_.notify_sources.ami = ami;
+        config_.notify_sources.ari = ari;
+    }
+
+    // Like ControllerLabTest::start, but HEP is awaited only when it is a configured source.
+    void start_with_sources() {
+        controller_ = std::make_unique<controller::Controller>(io_, config_, metrics_);
+        std::string error;
+        ASSERT_TRUE(controller_->start(error)) << error;
+        thread_ = std::thread([this] { io_.run(); });
+        ASSERT_TRUE(wait_until(
+            [this] {
+                auto r = controller_->readiness();
+                return r.ari_up && r.ami_up && (!r.hep_required || r.hep_up);
+            },
+            10s))
+            << "controller not connected to the lab within 10 s";
+    }
+
+    std::uint64_t received(const char* event, const char* source) {
+        return metrics_.notify_received.labels({event, source}).value();
+    }
+
+    std::uint64_t received_from_any(const char* event) {
+        std::uint64_t n = 0;
+        for (const char* s : kSources) n += received(event, s);
+        return n;
+    }
+
+    std::uint64_t duplicates() {
+        std::uint64_t n = 0;
+        for (const char* s : kSources) n += metrics_.notify_duplicates.labels({s}).value();
+        return n;
+    }
+
+    // Genesys calls DN 1002; the module must 200 NOTIFY talk (early dialog) and NOTIFY hold
+    // (established call), talkgate must answer the agent on talk and pass hold on to it.
+    void run_talk_then_hold_call(const std::string& uuid) {
+        Sipp a(lab_, agent("1002", "ctlmod_agent_talk_then_hold.xml"));
+        Sipp g(lab_, genesys("1002", "ctlmod_genesys_talk_hold.xml", uuid, 2000));
+        EXPECT_EQ(g.wait_success(20s), "") << a.output();  // both NOTIFYs and the INVITE got 200
+        EXPECT_EQ(a.wait_success(10s), "") << g.output();  // talk answered, hold got, BYE
+        ASSERT_TRUE(bridge_.wait_for("/genesys-call-notify", 2, 5s));
+        std::vector<std::string> events;
+        for (const auto& r : bridge_.requests()) {
+            if (r.path != "/genesys-call-notify") continue;
+            EXPECT_EQ(r.body["dn"], "1002");
+            EXPECT_EQ(r.body["call_uuid"], uuid);
+            EXPECT_FALSE(r.body["call_id"].get<std::string>().empty());
+            events.push_back(r.body["event"].get<std::string>());
+        }
+        EXPECT_EQ(events, (std::vector<std::string>{"talk", "hold"}));
+        EXPECT_EQ(bridge_requests("/answer/1002"), 1u);
+        // One PJSIPNotify per Genesys NOTIFY: Event=talk, then Event=hold.
+        EXPECT_TRUE(wait_until(
+            [this] {
+                return answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok) == 2;
+            },
+            5s));
+        EXPECT_EQ(received_from_any("talk"), 1u);
+        EXPECT_EQ(received_from_any("hold"), 1u);
+        expect_nothing_left();
+    }
+};
+
+TEST_F(ControllerModuleLabTest, LabLoadsTheModuleAndKeepsHepOn) {
+    EXPECT_EQ(lab_["LAB_HEP_ENABLED"], "yes");
+    EXPECT_NE(lab_.cli("module show like res_talkgate_notify").find("Running"), std::string::npos)
+        << lab_.cli("module show like res_talkgate_notify");
+    EXPECT_NE(lab_.cli("module show like res_hep_pjsip").find("Running"), std::string::npos)
+        << lab_.cli("module show like res_hep_pjsip");
+}
+
+TEST_F(ControllerModuleLabTest, AmiAndAriWithoutHepAnswerTalkAndPassHoldOn) {
+    use_sources(false, true, true);
+    start_with_sources();
+    EXPECT_EQ(controller_->hep_port(), 0u);  // no HEP listener at all
+    run_talk_then_hold_call("UUID-CTLMOD-AMIARI");
+    EXPECT_EQ(received("talk", "hep") + received("hold", "hep"), 0u);
+    // AMI and ARI each report both NOTIFYs: the later of the two is dropped each time.
+    EXPECT_TRUE(wait_until([this] { return duplicates() == 2; }, 5s)) << duplicates();
+    EXPECT_EQ(metrics_.notify_duplicates.labels({"hep"}).value(), 0u);
+}
+
+TEST_F(ControllerModuleLabTest, ModuleAndHepTogetherActOncePerNotify) {
+    use_sources(true, true, true);
+    start_with_sources();
+    run_talk_then_hold_call("UUID-CTLMOD-ALL");
+    // Each NOTIFY reaches talkgate three times (HEP, AMI, ARI); two of them are duplicates.
+    EXPECT_TRUE(wait_until([this] { return duplicates() >= 4; }, 5s)) << duplicates();
+    EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 2u);
+    EXPECT_EQ(answers(metrics::AnswerPath::bridge_answer, metrics::ActionOutcome::ok), 1u);
+}
+
+TEST_F(ControllerModuleLabTest, HepAloneStillWorksBesideTheModule) {
+    use_sources(true, false, false);
+    start_with_sources();
+    run_talk_then_hold_call("UUID-CTLMOD-HEP");
+    EXPECT_EQ(received("talk", "hep"), 1u);
+    EXPECT_EQ(received("hold", "hep"), 1u);
+}
+
+class ControllerModuleSingleSourceTest : public ControllerModuleLabTest,
+                                         public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ControllerModuleSingleSourceTest, OneModuleSourceAloneAnswersAndHolds) {
+    const std::string source = GetParam();
+    use_sources(false, source == "ami", source == "ari");
+    start_with_sources();
+    run_talk_then_hold_call("UUID-CTLMOD-ONLY-" + source);
+    EXPECT_EQ(received("talk", source.c_str()), 1u);
+    EXPECT_EQ(received("hold", source.c_str()), 1u);
+    EXPECT_EQ(duplicates(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sources, ControllerModuleSingleSourceTest, ::testing::Values("ami", "ari"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                             return std::string(info.param);
+                         });
+
+}  // namespace
+}  // namespace talkgate::test
