@@ -10,6 +10,7 @@
 #   lab.sh cli STATE_DIR CMD...   run an Asterisk CLI command (asterisk -rx)
 #   lab.sh reset STATE_DIR        hang up every channel and wait until none is left
 #   lab.sh crash STATE_DIR        kill Asterisk at once (no events), for reconnect tests
+#   lab.sh talkgate-env STATE_DIR print talkgate's settings for this lab (KEY=VALUE lines)
 #
 # Settings (environment): TALKGATE_LAB_ROOT (the cached root, default
 # /var/cache/talkgate/asterisk-sid), TALKGATE_LAB_PORT_BASE (default 25060; the lab uses
@@ -290,6 +291,23 @@ stop)
     stop_lab
     log "lab stopped ($STATE)"
     ;;
+talkgate-env)
+    # talkgate's settings for this lab (append STATUS_*, BRIDGE_API_URL, ... as needed).
+    need_state "${1:-}"
+    load_env
+    cat <<ENV
+ARI_URL=$LAB_ARI_URL
+ARI_USER=$LAB_ARI_USER
+ARI_PASSWORD=$LAB_ARI_PASSWORD
+ARI_APP=$LAB_ARI_APP
+ASTERISK_HOST=$LAB_AMI_HOST
+ASTERISK_AMI_PORT=$LAB_AMI_PORT
+ASTERISK_AMI_USER=$LAB_AMI_USER
+ASTERISK_AMI_SECRET=$LAB_AMI_SECRET
+GENESYS_SIP_HOST=$LAB_GENESYS_IP
+HEP_LISTEN=127.0.0.1:$LAB_HEP_PORT
+ENV
+    ;;
 crash)
     # Asterisk dies at once (SIGKILL): no hangup events, no Shutdown; `restart` brings it back.
     need_state "${1:-}"
@@ -323,7 +341,7 @@ reset)
     die "channels still up 10 s after 'channel request hangup all'"
     ;;
 *)
-    sed -n '2,18p' "$0" >&2
+    sed -n '2,19p' "$0" >&2
     exit 2
     ;;
 esac
