@@ -11,6 +11,6 @@ if command -v ccache >/dev/null; then
     export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
     launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
-cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE:-RelWithDebInfo} "${launcher[@]}" \
+cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" "${launcher[@]}" \
     ${TALKGATE_LAB_PORT_BASE:+-DTALKGATE_LAB_PORT_BASE=$TALKGATE_LAB_PORT_BASE} >/dev/null
 cmake --build "$build" -j "$(nproc)"

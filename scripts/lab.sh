@@ -223,6 +223,7 @@ start() {
     write_env
     : >"$STATE/asterisk.out"
     # Private mount + PID namespace: the mounts vanish with it, and killing its init kills all.
+    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
     setsid unshare --mount --pid --fork --kill-child --propagation private \
         /bin/sh -c 'mount -t proc proc "$1/proc" && mount --bind /dev "$1/dev" &&
                     exec chroot "$1" /usr/sbin/asterisk -f -U root -C "$2/etc/asterisk.conf"' \
@@ -252,7 +253,7 @@ stop_lab() {
         rx 5 'channel request hangup all' >/dev/null 2>&1 || true
         rx 10 'core stop now' >/dev/null 2>&1 || true
         local i
-        for i in $(seq 1 40); do
+        for _ in $(seq 1 40); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.25
         done
@@ -295,6 +296,7 @@ talkgate-env)
     # talkgate's settings for this lab (append STATUS_*, BRIDGE_API_URL, ... as needed).
     need_state "${1:-}"
     load_env
+    # shellcheck disable=SC2153 # LAB_* come from lab.env
     cat <<ENV
 ARI_URL=$LAB_ARI_URL
 ARI_USER=$LAB_ARI_USER
