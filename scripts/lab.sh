@@ -252,7 +252,6 @@ stop_lab() {
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         rx 5 'channel request hangup all' >/dev/null 2>&1 || true
         rx 10 'core stop now' >/dev/null 2>&1 || true
-        local i
         for _ in $(seq 1 40); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.25
