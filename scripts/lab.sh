@@ -230,8 +230,7 @@ start() {
         lab "$ROOT" "$LAB_DIR" >>"$STATE/asterisk.out" 2>&1 </dev/null &
     echo $! >"$STATE/asterisk.pid"
 
-    local i
-    for i in $(seq 1 120); do
+    for _ in $(seq 1 120); do
         if ! pid_alive; then
             tail -20 "$STATE/asterisk.out" >&2 || true
             die "Asterisk exited during startup (see $STATE/asterisk.out and $host_dir/log/)"
