@@ -207,5 +207,41 @@ TEST_F(ControllerLabTest, AsteriskRestartClosesCallsThatEndedWhileDisconnected) 
     expect_nothing_left();
 }
 
+TEST_F(ControllerLabTest, BridgeApiOnTheAgentsDesktopIsFoundThroughItsRegisteredContact) {
+    // Each agent's desktop runs its own bridge: BRIDGE_API_URL names {contact_host}, the host
+    // of the contact the agent registered (AMI PJSIPShowContacts). Agent 1009 registers from
+    // 127.0.0.3, where its "desktop" bridge listens.
+    FakeBridgeApi desktop(lab_["LAB_AGENT_IP"]);
+    config_.bridge_api_url = "http://{contact_host}:" + std::to_string(desktop.port());
+    const int agent_port = lab_.port("LAB_AGENT_PORT_BASE") + 9;
+    auto registration = [&](const char* scenario) {
+        Sipp::Options o;
+        o.scenario = scenario;
+        o.local_ip = lab_["LAB_AGENT_IP"];
+        o.local_port = agent_port;
+        o.service = "1009";
+        o.timeout = 10s;
+        o.extra = {"-au", "1009", "-ap", lab_["LAB_AGENT_PASSWORD"]};
+        return o;
+    };
+    {
+        Sipp reg(lab_, registration("ami_agent_register.xml"));
+        ASSERT_EQ(reg.wait_success(10s), "");
+    }
+    start();
+    {
+        Sipp a(lab_, agent("1009", "agent_answer_on_notify.xml"));
+        Sipp g(lab_, genesys("1009", "genesys_notify_talk.xml", "UUID-DESKTOP", 500));
+        EXPECT_EQ(g.wait_success(15s), "");
+        EXPECT_EQ(a.wait_success(10s), "");
+    }
+    EXPECT_TRUE(desktop.wait_for("/answer/1009", 1, 5s));
+    EXPECT_TRUE(desktop.wait_for("/genesys-call-notify", 1, 5s));
+    EXPECT_EQ(bridge_.requests().size(), 0u);
+    Sipp unreg(lab_, registration("agent_unregister.xml"));  // later tests want 1009 absent
+    EXPECT_EQ(unreg.wait_success(10s), "");
+    expect_nothing_left();
+}
+
 }  // namespace
 }  // namespace talkgate::test

@@ -25,10 +25,11 @@ struct FakeBridgeApi::Impl {
     std::unique_ptr<web::http::experimental::listener::http_listener> listener;
 };
 
-FakeBridgeApi::FakeBridgeApi() : impl_(std::make_unique<Impl>()) {
+FakeBridgeApi::FakeBridgeApi(const std::string& host)
+    : impl_(std::make_unique<Impl>()), host_(host) {
     port_ = free_loopback_port();
     impl_->listener = std::make_unique<web::http::experimental::listener::http_listener>(
-        "http://127.0.0.1:" + std::to_string(port_));
+        "http://" + host_ + ":" + std::to_string(port_));
     Impl* impl = impl_.get();
     impl_->listener->support([impl](web::http::http_request req) {
         Request r;

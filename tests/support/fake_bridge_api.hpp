@@ -23,10 +23,12 @@ class FakeBridgeApi {
         std::chrono::steady_clock::time_point at;
     };
 
-    FakeBridgeApi();  // listens on 127.0.0.1, a free port
+    // Listens on `host` (a loopback address: an agent desktop's bridge lives at the agent's
+    // contact host), on a free port.
+    explicit FakeBridgeApi(const std::string& host = "127.0.0.1");
     ~FakeBridgeApi();
 
-    std::string url() const;  // http://127.0.0.1:PORT
+    std::string url() const;  // http://HOST:PORT
     int port() const { return port_; }
 
     void fail_next(int count, int status = 500);
@@ -40,6 +42,7 @@ class FakeBridgeApi {
     struct Impl;
     std::unique_ptr<Impl> impl_;
     int port_ = 0;
+    std::string host_;
 };
 
 // A 127.0.0.1 TCP port that was free a moment ago.
