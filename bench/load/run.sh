@@ -17,7 +17,7 @@ build=${BUILD_DIR:-$src/build-load}
 case $build in /*) ;; *) build=$src/$build ;; esac
 export TALKGATE_LAB_PORT_BASE=${TALKGATE_LAB_PORT_BASE:-35060}
 state=$build/load-lab
-out=$state/run-$rate
+out=$state/run-$rate; [ "${WIDE_RTP:-0}" != 1 ] || out=$out-wide
 calls=$((rate * duration))
 limit=$((rate * (call_ms / 1000 + 3)))  # concurrent calls: a call lives ~CALL_MS plus setup
 
@@ -105,7 +105,14 @@ sleep 0.5
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$tg/stat"; }
 hz=$(getconf CLK_TCK)
+# Host-wide UDP datagrams dropped for a full receive buffer (SIP and HEP are UDP here).
+udp_drops() { awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 } else print $c["RcvbufErrors"] }' /proc/net/snmp; }
+udp0=$(udp_drops)
 cpu0=$(cpu_ticks)
+# This lab's Asterisk (found by its own config path), to show whether the lab is the limit.
+ast=$(pgrep -f "asterisk -f -U root -C $LAB_DIR/etc/asterisk.conf" | head -1 || true)
+ast_ticks() { if [ -n "$ast" ]; then awk '{ print $14 + $15 }' "/proc/$ast/stat" 2>/dev/null || echo 0; else echo 0; fi; }
+ast0=$(ast_ticks)
 load_at_start=$(uptime)
 started=$(date +%s.%N)
 genesys_rc=0
@@ -118,7 +125,14 @@ ended=$(date +%s.%N)
 load_at_end=$(uptime)
 sleep 2  # let the last BYEs reach the agent and the metrics settle
 cpu1=$(cpu_ticks)
+ast1=$(ast_ticks)
+udp1=$(udp_drops)
 metrics >"$out/metrics.txt"
+# Per-socket drops of this lab's UDP sockets (last column of /proc/net/udp), by port: who lost them.
+sock_drops=$(awk -v lo="$LAB_PORT_BASE" -v hi="$((LAB_PORT_BASE + 99))" 'NR > 1 {
+        split($2, a, ":"); port = 0
+        for (i = 1; i <= length(a[2]); i++) port = port * 16 + index("0123456789ABCDEF", substr(a[2], i, 1)) - 1
+        if (port >= lo && port <= hi && $NF > 0) printf "%s%d:%d", (n++ ? ", " : ""), port, $NF }' /proc/net/udp)
 hwm=$(awk '/^VmHWM/ { print $2, $3 }' "/proc/$tg/status")
 kill -USR1 "$agent" 2>/dev/null || true
 sleep 1.5
@@ -163,7 +177,12 @@ warnings=$(wc -l <"$out/asterisk-warnings.log")
         "$(echo "($cpu1 - $cpu0) / $hz" | bc -l)" \
         "$(echo "100 * ($cpu1 - $cpu0) / $hz / ($ended - $started)" | bc -l)"
     echo "lab RTP ports: $rtp"
+    echo "UDP receive-buffer drops on the host during the run: $((udp1 - udp0))"
+    echo "UDP socket drops by lab port (SIP $LAB_SIP_PORT, HEP $LAB_HEP_PORT, agent $agent_port, genesys $((LAB_SIPP_PORT_BASE + 1))): ${sock_drops:-none}"
     grep -E '^talkgate_(calls_total|events_dropped_total|notify_unmatched_total)' "$out/metrics.txt" || true
+    printf 'lab Asterisk CPU: %.2f s (user+system), %.1f %% of one core\n' \
+        "$(echo "($ast1 - $ast0) / $hz" | bc -l)" \
+        "$(echo "100 * ($ast1 - $ast0) / $hz / ($ended - $started)" | bc -l)"
     echo "talkgate max RSS (VmHWM): $hwm"
     echo "Asterisk log: $warnings WARNING/ERROR lines during the run (copied to $out/asterisk-warnings.log)"
     echo "load at start: $load_at_start"
