@@ -148,6 +148,14 @@ add_module() {
     cp "$src/deploy/asterisk/module/talkgate_notify.conf" "$host_dir/etc/"
 }
 
+close_inherited_fds() {
+    local fd
+    for fd in /proc/self/fd/*; do
+        fd=${fd##*/}
+        case $fd in 0 | 1 | 2) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+    done
+}
+
 pid_alive() { [ -f "$STATE/asterisk.pid" ] && kill -0 "$(cat "$STATE/asterisk.pid")" 2>/dev/null; }
 
 # An Asterisk CLI command with a deadline: rx SECONDS COMMAND
@@ -223,11 +231,16 @@ start() {
     write_env
     : >"$STATE/asterisk.out"
     # Private mount + PID namespace: the mounts vanish with it, and killing its init kills all.
-    # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
-    setsid unshare --mount --pid --fork --kill-child --propagation private \
-        /bin/sh -c 'mount -t proc proc "$1/proc" && mount --bind /dev "$1/dev" &&
-                    exec chroot "$1" /usr/sbin/asterisk -f -U root -C "$2/etc/asterisk.conf"' \
-        lab "$ROOT" "$LAB_DIR" >>"$STATE/asterisk.out" 2>&1 </dev/null &
+    # Asterisk must not inherit the caller's descriptors: a test that restarts the lab would
+    # otherwise leave its own sockets (say, a bound HEP port) open inside Asterisk for good.
+    (
+        close_inherited_fds
+        # shellcheck disable=SC2016 # $1 and $2 are the inner shell's
+        exec setsid unshare --mount --pid --fork --kill-child --propagation private \
+            /bin/sh -c 'mount -t proc proc "$1/proc" && mount --bind /dev "$1/dev" &&
+                        exec chroot "$1" /usr/sbin/asterisk -f -U root -C "$2/etc/asterisk.conf"' \
+            lab "$ROOT" "$LAB_DIR" >>"$STATE/asterisk.out" 2>&1 </dev/null
+    ) &
     echo $! >"$STATE/asterisk.pid"
 
     for _ in $(seq 1 120); do
