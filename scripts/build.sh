@@ -9,6 +9,7 @@ launcher=()
 if command -v ccache >/dev/null; then
     export CCACHE_BASEDIR=$src  # paths relative to the tree: another clone hits the same cache
     export CCACHE_SLOPPINESS=${CCACHE_SLOPPINESS:-pch_defines,time_macros}
+    export CCACHE_NOHASHDIR=1  # the build dir's path in debug info must not split the cache
     launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" "${launcher[@]}" \
