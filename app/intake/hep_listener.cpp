@@ -44,16 +44,27 @@ class HepListener::Impl : public std::enable_shared_from_this<Impl> {
         if (ec) return ec;
         const boost::asio::ip::udp::endpoint ep(address, settings_.listen_port);
         socket_.open(ep.protocol(), ec);
-        if (!ec) socket_.bind(ep, ec);
+        if (!ec) {
+            // Asterisk copies every SIP message: a burst (100 calls/s is ~900 datagrams/s)
+            // overflowed the 208 KB default and lost NOTIFY copies in the load test. The kernel
+            // caps the request at net.core.rmem_max; what it granted is logged.
+            boost::system::error_code ignored;
+            socket_.set_option(boost::asio::socket_base::receive_buffer_size(4 << 20), ignored);
+            socket_.bind(ep, ec);
+        }
         if (ec) {
             boost::system::error_code ignored;
             socket_.close(ignored);
             return ec;
         }
         local_ = socket_.local_endpoint(ec);
+        boost::asio::socket_base::receive_buffer_size granted;
+        boost::system::error_code ignored;
+        socket_.get_option(granted, ignored);
         spdlog::info(
-            "HEP: listening on {}:{} for {} Genesys SIP host(s){}", local_.address().to_string(),
-            local_.port(), settings_.intake.genesys_hosts.size(),
+            "HEP: listening on {}:{} (receive buffer {} KB) for {} Genesys SIP host(s){}",
+            local_.address().to_string(), local_.port(), granted.value() / 1024,
+            settings_.intake.genesys_hosts.size(),
             settings_.intake.capture_password.empty() ? "" : ", capture password required");
         receive();
         return {};
