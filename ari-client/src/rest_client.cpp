@@ -11,6 +11,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -113,6 +115,7 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
             for (auto& [id, w] : in_flight)
                 if (auto c = w.lock()) calls.push_back(std::move(c));
             in_flight.clear();
+            waiting.clear();
         }
         for (auto& c : calls) {
             c->finished = true;
@@ -192,17 +195,62 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
                         }
                     }
                     if (auto self = weak.lock()) {
-                        std::lock_guard lock(self->calls_mu);
-                        self->in_flight.erase(id);
-                        if (!self->closed_calls) {
-                            Impl* raw = self.get();
-                            boost::asio::post(raw->timer_io, [raw, id] { raw->timers.erase(id); });
+                        {
+                            std::lock_guard lock(self->calls_mu);
+                            self->in_flight.erase(id);
+                            if (!self->closed_calls) {
+                                Impl* raw = self.get();
+                                boost::asio::post(raw->timer_io,
+                                                  [raw, id] { raw->timers.erase(id); });
+                            }
                         }
+                        self->release_slot();
                     }
                     if (c->claim()) c->deliver(std::move(r));
                 });
         };
+        admit(std::move(c));
+    }
+
+    // At most kMaxInFlight requests are on the wire: Asterisk's HTTP server refuses sessions
+    // beyond its sessionlimit (100 by default) and a slow Asterisk must not be flooded. The
+    // rest wait here; their deadlines run from the call, so waiting counts against them.
+    static constexpr std::size_t kMaxInFlight = 48;
+
+    void admit(std::shared_ptr<Call> c) {
+        {
+            std::lock_guard lock(calls_mu);
+            if (closed_calls) return;
+            if (active >= kMaxInFlight) {
+                waiting.push_back(std::move(c));
+                return;
+            }
+            ++active;
+        }
+        start_or_skip(c);
+    }
+
+    // A call whose deadline passed while it waited is not sent; its slot goes to the next.
+    void start_or_skip(const std::shared_ptr<Call>& c) {
+        if (c->finished) {
+            release_slot();
+            return;
+        }
         c->send();
+    }
+
+    void release_slot() {
+        std::shared_ptr<Call> next;
+        {
+            std::lock_guard lock(calls_mu);
+            if (waiting.empty() || closed_calls) {
+                if (active > 0) --active;
+                return;
+            }
+            next = std::move(waiting.front());
+            waiting.pop_front();
+        }
+        start_or_skip(next);
     }
 
     // Turns cpprest's outcome into a Result; runs on cpprest's thread pool.
@@ -240,6 +288,8 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
     bool closed_calls = false;
     std::atomic<std::uint64_t> next_id{0};
     std::map<std::uint64_t, std::weak_ptr<Call>> in_flight;  // canceled on shutdown
+    std::size_t active = 0;                                  // requests on the wire (calls_mu)
+    std::deque<std::shared_ptr<Call>> waiting;  // beyond kMaxInFlight, in order (calls_mu)
 };
 
 RestClient::RestClient(ClientConfig config, Executor executor)
