@@ -276,7 +276,7 @@ stop_lab() {
     fi
     rm -f "$STATE/asterisk.pid"
     # sipp instances the tests started for this lab (their command lines name the state dir).
-    pkill -KILL -f -- "sipp .*$STATE" 2>/dev/null || true
+    pkill -KILL -f -- "sipp .*$STATE/" 2>/dev/null || true
 }
 
 cmd=${1:-}

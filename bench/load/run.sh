@@ -66,17 +66,8 @@ asterisk_log_lines=$(wc -l <"$LAB_LOG" 2>/dev/null || echo 0)
 umask 077
 token=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 status_port=$((LAB_PORT_BASE + 5))
-cat >"$out/talkgate.env" <<ENV
-ARI_URL=$LAB_ARI_URL
-ARI_USER=$LAB_ARI_USER
-ARI_PASSWORD=$LAB_ARI_PASSWORD
-ARI_APP=$LAB_ARI_APP
-ASTERISK_HOST=$LAB_AMI_HOST
-ASTERISK_AMI_PORT=$LAB_AMI_PORT
-ASTERISK_AMI_USER=$LAB_AMI_USER
-ASTERISK_AMI_SECRET=$LAB_AMI_SECRET
-GENESYS_SIP_HOST=$LAB_GENESYS_IP
-HEP_LISTEN=127.0.0.1:$LAB_HEP_PORT
+"$src/scripts/lab.sh" talkgate-env "$state" >"$out/talkgate.env"
+cat >>"$out/talkgate.env" <<ENV
 STATUS_LISTEN=127.0.0.1:$status_port
 STATUS_TOKEN=$token
 BRIDGE_API_URL=${BRIDGE_API_URL:-}

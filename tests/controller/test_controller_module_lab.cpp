@@ -19,21 +19,6 @@ class ControllerModuleLabTest : public ControllerLabTest {
         config_.notify_sources.ari = ari;
     }
 
-    // Like ControllerLabTest::start, but HEP is awaited only when it is a configured source.
-    void start_with_sources() {
-        controller_ = std::make_unique<controller::Controller>(io_, config_, metrics_);
-        std::string error;
-        ASSERT_TRUE(controller_->start(error)) << error;
-        thread_ = std::thread([this] { io_.run(); });
-        ASSERT_TRUE(wait_until(
-            [this] {
-                auto r = controller_->readiness();
-                return r.ari_up && r.ami_up && (!r.hep_required || r.hep_up);
-            },
-            10s))
-            << "controller not connected to the lab within 10 s";
-    }
-
     std::uint64_t received(const char* event, const char* source) {
         return metrics_.notify_received.labels({event, source}).value();
     }
@@ -90,7 +75,7 @@ TEST_F(ControllerModuleLabTest, LabLoadsTheModuleAndKeepsHepOn) {
 
 TEST_F(ControllerModuleLabTest, AmiAndAriWithoutHepAnswerTalkAndPassHoldOn) {
     use_sources(false, true, true);
-    start_with_sources();
+    start();
     EXPECT_EQ(controller_->hep_port(), 0u);  // no HEP listener at all
     run_talk_then_hold_call("UUID-CTLMOD-AMIARI");
     EXPECT_EQ(received("talk", "hep") + received("hold", "hep"), 0u);
@@ -101,7 +86,7 @@ TEST_F(ControllerModuleLabTest, AmiAndAriWithoutHepAnswerTalkAndPassHoldOn) {
 
 TEST_F(ControllerModuleLabTest, ModuleAndHepTogetherActOncePerNotify) {
     use_sources(true, true, true);
-    start_with_sources();
+    start();
     run_talk_then_hold_call("UUID-CTLMOD-ALL");
     // Each NOTIFY reaches talkgate three times (HEP, AMI, ARI); two of them are duplicates.
     EXPECT_TRUE(wait_until([this] { return duplicates() >= 4; }, 5s)) << duplicates();
@@ -111,7 +96,7 @@ TEST_F(ControllerModuleLabTest, ModuleAndHepTogetherActOncePerNotify) {
 
 TEST_F(ControllerModuleLabTest, HepAloneStillWorksBesideTheModule) {
     use_sources(true, false, false);
-    start_with_sources();
+    start();
     run_talk_then_hold_call("UUID-CTLMOD-HEP");
     EXPECT_EQ(received("talk", "hep"), 1u);
     EXPECT_EQ(received("hold", "hep"), 1u);
@@ -123,7 +108,7 @@ class ControllerModuleSingleSourceTest : public ControllerModuleLabTest,
 TEST_P(ControllerModuleSingleSourceTest, OneModuleSourceAloneAnswersAndHolds) {
     const std::string source = GetParam();
     use_sources(false, source == "ami", source == "ari");
-    start_with_sources();
+    start();
     run_talk_then_hold_call("UUID-CTLMOD-ONLY-" + source);
     EXPECT_EQ(received("talk", source.c_str()), 1u);
     EXPECT_EQ(received("hold", source.c_str()), 1u);

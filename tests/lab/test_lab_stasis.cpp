@@ -1,104 +1,20 @@
 // The lab end to end: a sipp "Genesys" call to DN 1002 enters the from-genesys context, and a
 // WebSocket opened on /ari/events for the app receives StasisStart with the DN in args.
+#include "lab_ari.hpp"
 #include "lab_env.hpp"
 #include "sipp.hpp"
 
 #include <gtest/gtest.h>
-#include <boost/beast/core/detail/base64.hpp>
 #include <nlohmann/json.hpp>
-#include <websocketpp/client.hpp>
-#include <websocketpp/config/asio_no_tls_client.hpp>
 
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 
 namespace {
 
+using talkgate::test::AriEvents;
 using talkgate::test::LabEnv;
 using talkgate::test::Sipp;
-using Client = websocketpp::client<websocketpp::config::asio_client>;
 using namespace std::chrono_literals;
-
-std::string basic_auth(const std::string& user, const std::string& password) {
-    std::string plain = user + ":" + password;
-    std::string out(boost::beast::detail::base64::encoded_size(plain.size()), '\0');
-    out.resize(boost::beast::detail::base64::encode(out.data(), plain.data(), plain.size()));
-    return "Basic " + out;
-}
-
-// A bare ARI events socket: collects every event as JSON.
-class EventSocket {
-  public:
-    explicit EventSocket(const LabEnv& lab) {
-        client_.clear_access_channels(websocketpp::log::alevel::all);
-        client_.clear_error_channels(websocketpp::log::elevel::all);
-        client_.init_asio();
-        client_.set_open_handler([this](auto) { notify([this] { open_ = true; }); });
-        client_.set_fail_handler([this](auto) { notify([this] { failed_ = true; }); });
-        client_.set_message_handler([this](auto, Client::message_ptr msg) {
-            auto event = nlohmann::json::parse(msg->get_payload(), nullptr, false);
-            notify([&] { events_.push_back(std::move(event)); });
-        });
-        websocketpp::lib::error_code ec;
-        auto con = client_.get_connection(
-            "ws://127.0.0.1:" + lab["LAB_HTTP_PORT"] + "/ari/events?app=" + lab["LAB_ARI_APP"], ec);
-        if (ec) throw std::runtime_error("bad ARI events URL: " + ec.message());
-        con->append_header("Authorization",
-                           basic_auth(lab["LAB_ARI_USER"], lab["LAB_ARI_PASSWORD"]));
-        hdl_ = con->get_handle();
-        client_.connect(con);
-        thread_ = std::thread([this] { client_.run(); });
-    }
-    ~EventSocket() {
-        websocketpp::lib::error_code ec;
-        client_.close(hdl_, websocketpp::close::status::normal, "test done", ec);
-        client_.stop();
-        thread_.join();
-    }
-
-    bool wait_open(std::chrono::milliseconds deadline) {
-        std::unique_lock lock(mu_);
-        return cv_.wait_for(lock, deadline, [this] { return open_ || failed_; }) && open_;
-    }
-
-    // The first event of `type` (earlier events of other types are dropped).
-    std::optional<nlohmann::json> next(const std::string& type,
-                                       std::chrono::milliseconds deadline) {
-        std::unique_lock lock(mu_);
-        const auto until = std::chrono::steady_clock::now() + deadline;
-        while (true) {
-            while (!events_.empty()) {
-                auto e = std::move(events_.front());
-                events_.pop_front();
-                if (e.is_object() && e.value("type", "") == type) return e;
-            }
-            if (cv_.wait_until(lock, until) == std::cv_status::timeout && events_.empty())
-                return std::nullopt;
-        }
-    }
-
-  private:
-    template <class F>
-    void notify(F&& f) {
-        {
-            std::lock_guard lock(mu_);
-            f();
-        }
-        cv_.notify_all();
-    }
-
-    Client client_;
-    websocketpp::connection_hdl hdl_;
-    std::thread thread_;
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<nlohmann::json> events_;
-    bool open_ = false;
-    bool failed_ = false;
-};
 
 Sipp::Options genesys_call(const std::string& dn, const std::string& uuid,
                            std::chrono::seconds timeout) {
@@ -118,7 +34,7 @@ class LabTest : public ::testing::Test {
 };
 
 TEST_F(LabTest, GenesysCallEntersStasisWithDnCallIdAndCallUuid) {
-    EventSocket events(lab);
+    AriEvents events(lab);
     ASSERT_TRUE(events.wait_open(5s)) << "ARI events WebSocket did not open";
 
     const std::string uuid = "UIVB8J6JE91C53UIM3VI59VHQ4LAB001";

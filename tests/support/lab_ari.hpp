@@ -1,6 +1,6 @@
 #pragma once
 
-// ARI helpers for the intake's lab tests: an events WebSocket for the lab's app (so that
+// ARI helpers for lab tests: an events WebSocket for the lab's app (so that
 // Stasis() accepts calls and user events reach the test) and the REST calls the tests need.
 #include "lab_env.hpp"
 
