@@ -1,5 +1,7 @@
 #pragma once
 
+#include "lab_env.hpp"
+
 #include <unistd.h>
 #include <fstream>
 #include <random>
@@ -10,7 +12,7 @@
 namespace talkgate::test {
 
 inline std::string source_path(const std::string& relative) {
-    return std::string(TALKGATE_SOURCE_DIR) + "/" + relative;
+    return talkgate::test::source_dir() + "/" + relative;
 }
 
 inline std::string read_file(const std::string& path) {

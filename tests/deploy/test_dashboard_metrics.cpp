@@ -1,3 +1,4 @@
+#include "lab_env.hpp"
 #include "metrics/talkgate_metrics.hpp"
 #include "metrics_exposition_parser.hpp"
 #include "promql_names.hpp"
@@ -14,7 +15,7 @@ using talkgate::test::promql_metric_names;
 namespace {
 
 std::string read(const std::string& relative) {
-    std::ifstream in(std::string(TALKGATE_SOURCE_DIR) + "/" + relative);
+    std::ifstream in(talkgate::test::source_dir() + "/" + relative);
     if (!in) throw std::runtime_error("cannot read " + relative);
     std::ostringstream s;
     s << in.rdbuf();

@@ -296,7 +296,7 @@ class ModuleConfigTest : public ModuleTest {
         ASSERT_EQ(out.find("not found"), std::string::npos) << out;
     }
     void TearDown() override {
-        std::ifstream shipped(std::string(TALKGATE_SOURCE_DIR) +
+        std::ifstream shipped(talkgate::test::source_dir() +
                               "/deploy/asterisk/module/talkgate_notify.conf");
         std::ostringstream content;
         content << shipped.rdbuf();

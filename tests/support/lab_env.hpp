@@ -45,4 +45,7 @@ struct CommandResult {
 };
 CommandResult run_command(const std::string& command, std::chrono::seconds deadline);
 
+// The source tree's top folder (for scenarios, shipped config files, ...).
+const std::string& source_dir();
+
 }  // namespace talkgate::test

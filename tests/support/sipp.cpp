@@ -17,7 +17,7 @@ extern char** environ;
 namespace talkgate::test {
 
 std::string sipp_scenario(const std::string& name) {
-    return std::string(TALKGATE_SOURCE_DIR) + "/tests/sipp/" + name;
+    return talkgate::test::source_dir() + "/tests/sipp/" + name;
 }
 
 Sipp::Sipp(const LabEnv& lab, Options o) {
