@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Configures and builds talkgate into BUILD_DIR (default ./build) with Ninja.
+# Configures and builds talkgate into BUILD_DIR (default ./build) with Ninja: every target, or
+# only the targets given as arguments. TALKGATE_SANITIZE=address,undefined or thread builds a
+# sanitized tree (scripts/test.sh); TALKGATE_FUZZ=OFF leaves out the libFuzzer targets.
 set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$src/build}
@@ -13,5 +15,8 @@ if command -v ccache >/dev/null; then
     launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" "${launcher[@]}" \
-    ${TALKGATE_LAB_PORT_BASE:+-DTALKGATE_LAB_PORT_BASE=$TALKGATE_LAB_PORT_BASE} >/dev/null
-cmake --build "$build" -j "$(nproc)"
+    ${TALKGATE_LAB_PORT_BASE:+-DTALKGATE_LAB_PORT_BASE=$TALKGATE_LAB_PORT_BASE} \
+    -DTALKGATE_SANITIZE="${TALKGATE_SANITIZE:-}" ${TALKGATE_FUZZ:+-DTALKGATE_FUZZ=$TALKGATE_FUZZ} >/dev/null
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$build" -j "$(nproc)" "${targets[@]}"
