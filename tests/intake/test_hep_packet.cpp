@@ -48,7 +48,8 @@ TEST(HepPacket, DecodesWhatItsBuilderEncodes) {
     b.src_port = 5070;
     b.password = "s3cret";
     b.correlation_id = "abc";
-    auto p = parse_hep(b.build("OPTIONS sip:x SIP/2.0\r\n\r\n"));
+    const std::string datagram = b.build("OPTIONS sip:x SIP/2.0\r\n\r\n");  // p's views point here
+    auto p = parse_hep(datagram);
     ASSERT_TRUE(p) << p.error();
     EXPECT_EQ(p->source_address(), "10.1.2.3:5070");
     EXPECT_EQ(p->auth_key, "s3cret");
@@ -83,7 +84,8 @@ TEST(HepPacket, SkipsUnknownAndVendorChunks) {
 }
 
 TEST(HepPacket, TrailingBytesAfterTheTotalLengthAreIgnored) {
-    auto p = parse_hep(HepBuilder().build("x") + "garbage");
+    const std::string datagram = HepBuilder().build("x") + "garbage";
+    auto p = parse_hep(datagram);
     ASSERT_TRUE(p) << p.error();
     EXPECT_EQ(p->payload, "x");
 }
