@@ -157,7 +157,9 @@ bench_genesys_scenario() {
 }
 
 # bench_genesys DIR RATE LIMIT CALLS CALL_MS TIMEOUT_S: sipp as Genesys (127.0.0.2), in the
-# foreground. Per-call NOTIFY -> 200 times (whole ms) go to DIR/genesys_notify_talk_rtd_PID_rtt.csv.
+# foreground. Per-call NOTIFY -> 200 times go to DIR/genesys_notify_talk_rtd_PID_rtt.csv (sipp's
+# rtd: its clock advances in 4 ms steps here) and every message with a microsecond timestamp
+# to DIR/genesys-messages.log (-trace_msg), from which bench_notify_to_200_wire_ms reads them.
 bench_genesys() {
     local dir=$1 rate=$2 limit=$3 calls=$4 call_ms=$5 timeout=$6 scenario
     scenario=$(bench_genesys_scenario "$dir") || return 1
@@ -165,7 +167,8 @@ bench_genesys() {
     (cd "$dir" && exec sipp "$LAB_SIP_HOST:$LAB_SIP_PORT" -sf "$scenario" -i "$LAB_GENESYS_IP" \
         -p "$((LAB_SIPP_PORT_BASE + 1))" -bind_local -s 1002 -set uuid BENCH-UUID \
         -d "$call_ms" -r "$rate" -l "$limit" -m "$calls" -timeout "${timeout}s" -timeout_error \
-        -nostdin -trace_stat -stf "$dir/genesys-stat.csv" -fd 1 -trace_rtt -rtt_freq 1 \
+        -timer_resol 1 -nostdin -trace_stat -stf "$dir/genesys-stat.csv" -fd 1 -trace_rtt -rtt_freq 1 \
+        -trace_msg -message_file "$dir/genesys-messages.log" \
         -trace_err -error_file "$dir/genesys-errors.log" >"$dir/genesys.out" 2>&1) &
     # The pid file lets bench_cleanup stop sipp also when this runs in a background subshell.
     echo "$!" >"$dir/genesys.pid"
@@ -189,14 +192,38 @@ bench_notify_to_200_ms() {
     return 0
 }
 
+# Per call, ms (3 decimals) from the first NOTIFY sipp-Genesys sent to the first 200 OK to
+# its INVITE it received, from sipp's -trace_msg log (each message stamped to the microsecond
+# when sipp sends or reads it): the wait Genesys sees, with no packet capture.
+bench_notify_to_200_wire_ms() {
+    [ -f "$1/genesys-messages.log" ] || return 0
+    awk '
+        function flush() {
+            if (dir == "s" && first ~ /^NOTIFY / && !(cid in notify)) notify[cid] = t
+            if (dir == "r" && first ~ /^SIP\/2\.0 200 / && cseq == "INVITE" && (cid in notify) && !(cid in done)) {
+                done[cid] = 1; d = t - notify[cid]; if (d < 0) d += 86400
+                printf "%.3f\n", 1000 * d
+            }
+            dir = ""; first = ""; cid = ""; cseq = ""
+        }
+        { sub(/\r$/, "") }
+        /^-----+ [0-9-]+ [0-9:.]+$/ { flush(); split($3, a, ":"); t = a[1] * 3600 + a[2] * 60 + a[3]; next }
+        /^UDP message sent/ { dir = "s"; next }
+        /^UDP message received/ { dir = "r"; next }
+        dir != "" && first == "" && NF > 0 { first = $0; next }
+        /^Call-ID:/ { cid = $2 }
+        /^CSeq:/ { cseq = $3 }
+        END { flush() }' "$1/genesys-messages.log"
+}
+
 # count, p50, p90, p99, max of numbers on stdin (nearest rank).
 bench_percentiles() {
     sort -n | awk '{ v[NR] = $1 } END {
         if (NR == 0) { print "n 0"; exit }
         split("50 90 99", q, " ")
         printf "n %d", NR
-        for (i = 1; i <= 3; i++) { r = int((q[i] * NR + 99) / 100); printf ", p%s %.1f", q[i], v[r] }
-        printf ", max %.1f ms\n", v[NR] }'
+        for (i = 1; i <= 3; i++) { r = int((q[i] * NR + 99) / 100); printf ", p%s %.2f", q[i], v[r] }
+        printf ", max %.2f ms\n", v[NR] }'
 }
 
 # /proc readings of one process (all its threads).
