@@ -64,14 +64,16 @@ for m in $(seq 1 "$minutes"); do
     wait_s=$((started + 60 * m - $(date +%s)))
     [ "$wait_s" -le 0 ] || sleep "$wait_s"
     kill -0 "$tg" 2>/dev/null || { bench_log "talkgate exited"; tail -20 "$out/controller.log" >&2; exit 1; }
-    row "$m" | tee -a "$out/summary.txt"
+    row "$m" >>"$out/summary.txt"  # not in a pipe: row keeps the previous minute's figures
+    tail -n 1 "$out/summary.txt"
 done
 # The last calls end within CALL_MS plus setup; sipp exits on its own (its -timeout bounds it).
 genesys_rc=0
 wait "$genesys" || genesys_rc=$?
 sleep 2
+row end >>"$out/summary.txt"
+tail -n 1 "$out/summary.txt"
 {
-    row end
     echo "sipp genesys exit $genesys_rc; agent 1002: successful $(sipp_stat "$out/agent-stat.csv" "SuccessfulCall(C)"), failed $(sipp_stat "$out/agent-stat.csv" "FailedCall(C)")"
     echo "NOTIFY -> 200 OK at Genesys: $(bench_notify_to_200_ms "$out" | bench_percentiles)"
     echo "talkgate VmHWM $(proc_hwm_kb "$tg") kB"
