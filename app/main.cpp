@@ -69,8 +69,11 @@ int main(int argc, char** argv) {
     if (!talkgate::logging::configure(config.log_level, &log_error))
         spdlog::warn("LOG_LEVEL: {}", log_error);
     spdlog::info("talkgate {} starting: ARI {} app {}, AMI {}:{}, bridge API {}", TALKGATE_VERSION,
-                 config.ari_url, config.ari_app, config.asterisk_host, config.ami_port,
-                 config.bridge_api_url.empty() ? "(off)" : config.bridge_api_url);
+                 talkgate::url_without_credentials(config.ari_url), config.ari_app,
+                 config.asterisk_host, config.ami_port,
+                 config.bridge_api_url.empty()
+                     ? "(off)"
+                     : talkgate::url_without_credentials(config.bridge_api_url));
 
     boost::asio::io_context io;
     talkgate::metrics::TalkgateMetrics metrics;

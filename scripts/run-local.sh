@@ -16,7 +16,7 @@ trap '"$src/scripts/lab.sh" stop "$state"' EXIT
 . "$state/lab.env"
 
 umask 077
-token=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+token=$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
 "$src/scripts/lab.sh" talkgate-env "$state" >"$state/talkgate.env"
 cat >>"$state/talkgate.env" <<ENV
 STATUS_LISTEN=127.0.0.1:$((LAB_PORT_BASE + 5))

@@ -37,7 +37,9 @@ const std::vector<SettingInfo> kSettings = {
     {"HEP_PASSWORD", "", "HEP capture password (hep.conf capture_password); empty: none", true},
     {"NOTIFY_SOURCES", "hep,ami", "where NOTIFYs come from: any of hep, ami, ari", false},
     {"STATUS_LISTEN", "127.0.0.1:8090", "where the status API binds", false},
-    {"STATUS_TOKEN", "", "bearer token for the status API; empty: only /health is served", true},
+    {"STATUS_TOKEN", "",
+     "bearer token for the status API, at least 24 characters; empty: only /health is served",
+     true},
     {"AGENT_ENDPOINT_TEMPLATE", "PJSIP/{dn}", "the agent's endpoint, {dn} replaced", false},
     {"ANSWER_POLICY", "notify", "notify, immediate or off", false},
     {"ANSWER_POLICY_OVERRIDES", "", "per DN, e.g. 1002=immediate,1003=off", false},
@@ -248,7 +250,8 @@ ConfigResult load_config(const Settings& settings) {
     r.text("ARI_URL", c.ari_url);
     if (c.ari_url.empty()) c.ari_url = "http://" + c.asterisk_host + ":8088";
     while (!c.ari_url.empty() && c.ari_url.back() == '/') c.ari_url.pop_back();
-    if (!valid_url(c.ari_url)) r.error("ARI_URL: '" + c.ari_url + "' is not an http(s) URL");
+    if (!valid_url(c.ari_url))
+        r.error("ARI_URL: '" + url_without_credentials(c.ari_url) + "' is not an http(s) URL");
     r.required("ARI_USER", c.ari_user);
     r.required("ARI_PASSWORD", c.ari_password);
     r.text("ARI_APP", c.ari_app);
@@ -259,7 +262,8 @@ ConfigResult load_config(const Settings& settings) {
     r.text("BRIDGE_API_URL", c.bridge_api_url);
     while (!c.bridge_api_url.empty() && c.bridge_api_url.back() == '/') c.bridge_api_url.pop_back();
     if (!c.bridge_api_url.empty() && !valid_url(c.bridge_api_url))
-        r.error("BRIDGE_API_URL: '" + c.bridge_api_url + "' is not an http(s) URL");
+        r.error("BRIDGE_API_URL: '" + url_without_credentials(c.bridge_api_url) +
+                "' is not an http(s) URL");
     r.text("BRIDGE_API_CA_FILE", c.bridge_api_ca_file);
     r.boolean("BRIDGE_API_INSECURE", c.bridge_api_insecure);
     long timeout_ms = c.bridge_api_timeout.count();
@@ -294,6 +298,12 @@ ConfigResult load_config(const Settings& settings) {
 
     r.listen("STATUS_LISTEN", c.status_listen);
     r.text("STATUS_TOKEN", c.status_token);
+    if (c.status_token.find("CHANGE_ME") != std::string::npos)
+        r.error("STATUS_TOKEN: still the CHANGE_ME placeholder; set a random token");
+    else if (!c.status_token.empty() && c.status_token.size() < kMinStatusTokenLength)
+        r.error("STATUS_TOKEN: " + std::to_string(c.status_token.size()) +
+                " characters; a token needs at least " + std::to_string(kMinStatusTokenLength) +
+                " (e.g. head -c 32 /dev/urandom | base64)");
 
     r.text("AGENT_ENDPOINT_TEMPLATE", c.agent_endpoint_template);
     if (c.agent_endpoint_template.find("{dn}") == std::string::npos)
@@ -341,12 +351,12 @@ std::string describe(const Config& c) {
     for (const auto& [dn, p] : c.answer_policy_per_dn)
         overrides += (overrides.empty() ? "" : ",") + dn + "=" + to_string(p);
     std::ostringstream out;
-    out << "ARI_URL=" << c.ari_url << "\nARI_USER=" << c.ari_user
+    out << "ARI_URL=" << url_without_credentials(c.ari_url) << "\nARI_USER=" << c.ari_user
         << "\nARI_PASSWORD=" << secret(c.ari_password) << "\nARI_APP=" << c.ari_app
         << "\nARI_CA_FILE=" << c.ari_ca_file << "\nARI_INSECURE=" << yes(c.ari_insecure)
         << "\nASTERISK_HOST=" << c.asterisk_host << "\nASTERISK_AMI_PORT=" << c.ami_port
         << "\nASTERISK_AMI_USER=" << c.ami_user << "\nASTERISK_AMI_SECRET=" << secret(c.ami_secret)
-        << "\nBRIDGE_API_URL=" << c.bridge_api_url
+        << "\nBRIDGE_API_URL=" << url_without_credentials(c.bridge_api_url)
         << "\nBRIDGE_API_CA_FILE=" << c.bridge_api_ca_file
         << "\nBRIDGE_API_INSECURE=" << yes(c.bridge_api_insecure)
         << "\nBRIDGE_API_TIMEOUT_MS=" << c.bridge_api_timeout.count()
@@ -361,6 +371,15 @@ std::string describe(const Config& c) {
         << "\nAGENT_RING_TIMEOUT_S=" << c.agent_ring_timeout.count()
         << "\nLOG_LEVEL=" << c.log_level << "\n";
     return out.str();
+}
+
+std::string url_without_credentials(const std::string& url) {
+    const auto scheme = url.find("://");
+    const auto authority = scheme == std::string::npos ? 0 : scheme + 3;
+    const auto end = url.find_first_of("/?#", authority);
+    const auto at = url.rfind('@', end == std::string::npos ? std::string::npos : end);
+    if (at == std::string::npos || at < authority) return url;
+    return url.substr(0, authority) + "***" + url.substr(at);
 }
 
 }  // namespace talkgate

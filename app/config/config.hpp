@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -96,5 +97,11 @@ const std::vector<SettingInfo>& setting_infos();
 std::string describe(const Config& config);
 
 const char* to_string(AnswerPolicy policy);
+
+// The URL as it may be logged: user:password@ in it becomes ***@.
+std::string url_without_credentials(const std::string& url);
+
+// The shortest STATUS_TOKEN accepted: a bearer token must not be guessable.
+inline constexpr std::size_t kMinStatusTokenLength = 24;
 
 }  // namespace talkgate

@@ -106,15 +106,63 @@ TEST(Config, FileLinesWithCommentsQuotesAndErrors) {
 
 TEST(Config, DescribeMasksEverySecret) {
     auto s = minimal();
-    s["STATUS_TOKEN"] = "tok-5551";
+    s["STATUS_TOKEN"] = "tok-5551-long-enough-for-a-token";
     s["HEP_PASSWORD"] = "hep-4442";
     auto r = load_config(s);
     ASSERT_TRUE(r.config);
     auto text = describe(*r.config);
-    for (const char* secret : {"pw-ari-9", "pw-ami-7", "tok-5551", "hep-4442"})
+    for (const char* secret :
+         {"pw-ari-9", "pw-ami-7", "tok-5551-long-enough-for-a-token", "hep-4442"})
         EXPECT_EQ(text.find(secret), std::string::npos) << secret;
     EXPECT_NE(text.find("ARI_PASSWORD=********"), std::string::npos);
     EXPECT_NE(text.find("ARI_USER=ari"), std::string::npos);
+}
+
+TEST(Config, StatusTokenMustNotBeThePlaceholderOrShort) {
+    auto s = minimal();
+    s["STATUS_TOKEN"] = "CHANGE_ME_long_random_status_token";
+    auto r = load_config(s);
+    ASSERT_FALSE(r.config);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].find("STATUS_TOKEN: still the CHANGE_ME placeholder"), std::string::npos)
+        << r.errors[0];
+
+    s["STATUS_TOKEN"] = std::string(kMinStatusTokenLength - 1, 'k');
+    r = load_config(s);
+    ASSERT_FALSE(r.config);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].find("STATUS_TOKEN: 23 characters"), std::string::npos) << r.errors[0];
+    EXPECT_EQ(r.errors[0].find("kkkk"), std::string::npos) << "the refused token is not echoed";
+
+    s["STATUS_TOKEN"] = std::string(kMinStatusTokenLength, 'k');
+    EXPECT_TRUE(load_config(s).config);
+    s["STATUS_TOKEN"] = "";
+    EXPECT_TRUE(load_config(s).config) << "no token: only /health is served";
+}
+
+TEST(Config, UrlsAreShownWithoutCredentials) {
+    EXPECT_EQ(url_without_credentials("http://u:p@10.0.0.1:8088"), "http://***@10.0.0.1:8088");
+    EXPECT_EQ(url_without_credentials("https://user:pw%40x@h/a@b?c=@"), "https://***@h/a@b?c=@");
+    EXPECT_EQ(url_without_credentials("http://h:1/{dn}?x=a@b"), "http://h:1/{dn}?x=a@b");
+    EXPECT_EQ(url_without_credentials("http://h"), "http://h");
+    EXPECT_EQ(url_without_credentials(""), "");
+
+    auto s = minimal();
+    s["ARI_URL"] = "http://ariuser:ari-url-secret@127.0.0.1:8088";
+    s["BRIDGE_API_URL"] = "https://bridge:bridge-url-secret@{contact_host}:8443/{dn}";
+    auto r = load_config(s);
+    ASSERT_TRUE(r.config);
+    auto text = describe(*r.config);
+    EXPECT_EQ(text.find("ari-url-secret"), std::string::npos) << text;
+    EXPECT_EQ(text.find("bridge-url-secret"), std::string::npos) << text;
+    EXPECT_NE(text.find("ARI_URL=http://***@127.0.0.1:8088"), std::string::npos) << text;
+    EXPECT_NE(text.find("BRIDGE_API_URL=https://***@{contact_host}:8443/{dn}"), std::string::npos)
+        << text;
+
+    s["ARI_URL"] = "ftp://ariuser:ari-url-secret@127.0.0.1";
+    r = load_config(s);
+    ASSERT_FALSE(r.config);
+    for (const auto& e : r.errors) EXPECT_EQ(e.find("ari-url-secret"), std::string::npos) << e;
 }
 
 TEST(Config, EverySettingIsDocumented) {
