@@ -1,5 +1,7 @@
 #include "bridge/bridge_api_client.hpp"
 
+#include "config/config.hpp"
+
 #include <cpprest/http_client.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -46,11 +48,25 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
         Handler done;
         Outcome outcome;
         std::chrono::steady_clock::time_point started;
+        bool fresh_pool = false;  // the last attempt met a transport error
     };
 
-    web::http::client::http_client& client_for(const std::string& base) {
+    struct Pool {
+        std::shared_ptr<web::http::client::http_client> client;  // in-flight requests keep theirs
+        std::chrono::steady_clock::time_point used;              // last request sent
+    };
+
+    // cpprest keeps idle connections 30 to 60 s; a server that closed them meanwhile fails
+    // the next request on one. So a pool idle for pool_idle_limit is replaced, and a retry
+    // after a transport error (fresh_pool) goes out on a new pool, hence a new connection.
+    web::http::client::http_client& client_for(const std::string& base, bool fresh_pool) {
+        const auto now = std::chrono::steady_clock::now();
         auto it = clients.find(base);
-        if (it != clients.end()) return *it->second;
+        if (it != clients.end() && !fresh_pool &&
+            now - it->second.used < settings.pool_idle_limit) {
+            it->second.used = now;
+            return *it->second.client;
+        }
         web::http::client::http_client_config config;
         config.set_timeout(settings.timeout);
         if (settings.insecure) config.set_validate_certificates(false);
@@ -59,13 +75,15 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
             config.set_ssl_context_callback(
                 [ca](boost::asio::ssl::context& ctx) { ctx.load_verify_file(ca); });
         }
-        auto client = std::make_unique<web::http::client::http_client>(base, config);
-        return *clients.emplace(base, std::move(client)).first->second;
+        auto& pool = clients[base];
+        pool.client = std::make_shared<web::http::client::http_client>(base, config);
+        pool.used = now;
+        return *pool.client;
     }
 
     void start(std::shared_ptr<Request> r) {
         r->started = std::chrono::steady_clock::now();
-        r->outcome.url = r->base + r->path;
+        r->outcome.url = url_without_credentials(r->base) + r->path;
         attempt(std::move(r));
     }
 
@@ -77,7 +95,7 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
         std::weak_ptr<State> weak = shared_from_this();
         pplx::task<web::http::http_response> task;
         try {
-            task = client_for(r->base).request(req);
+            task = client_for(r->base, r->fresh_pool).request(req);
         } catch (const std::exception& e) {
             finish(std::move(r), 0, std::string("bad request: ") + e.what(), false, false);
             return;
@@ -108,6 +126,7 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
             boost::asio::post(self->io, [self, r, status, error, timed_out] {
                 const bool retryable = !timed_out && (status == 0 || status >= 500);
                 if (!error.empty() && retryable && r->outcome.attempts <= self->settings.retries) {
+                    r->fresh_pool = status == 0;
                     auto delay = self->settings.backoff * (1 << (r->outcome.attempts - 1));
                     spdlog::debug("bridge API {}: {} (attempt {}), retrying in {} ms",
                                   r->outcome.url, error, r->outcome.attempts, delay.count());
@@ -136,7 +155,7 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
 
     boost::asio::io_context& io;
     Settings settings;
-    std::map<std::string, std::unique_ptr<web::http::client::http_client>> clients;
+    std::map<std::string, Pool> clients;  // by base URL; touched on io's thread only
 };
 
 BridgeApiClient::BridgeApiClient(boost::asio::io_context& io, Settings settings)

@@ -22,6 +22,9 @@ class BridgeApiClient {
         std::chrono::milliseconds timeout{2000};
         int retries = 2;  // on connect errors and 5xx
         std::chrono::milliseconds backoff{100};
+        // A connection pool idle this long is replaced before the next request: the desktop's
+        // HTTP server may have closed its idle keep-alive connections meanwhile.
+        std::chrono::milliseconds pool_idle_limit{10000};
     };
 
     struct Outcome {

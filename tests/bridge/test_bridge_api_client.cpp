@@ -1,10 +1,13 @@
 // BridgeApiClient against a loopback fake bridge API: shapes, retries, deadlines, a dead port.
+#include "../ari/fake_server.hpp"
 #include "bridge/bridge_api_client.hpp"
 #include "fake_bridge_api.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+
+#include <poll.h>
 
 #include <future>
 #include <thread>
@@ -91,6 +94,76 @@ TEST_F(BridgeApiClientTest, PerDnTemplateWithContactHost) {
     EXPECT_TRUE(o.ok) << o.error;
     ASSERT_EQ(api.requests().size(), 1u);
     EXPECT_EQ(api.requests()[0].path, "/agents/1002/answer/1002");
+}
+
+TEST_F(BridgeApiClientTest, CredentialsInTheUrlNeverReachTheLoggedUrl) {
+    FakeBridgeApi api;
+    BridgeApiClient client(
+        io_, settings("http://desk:bridge-url-secret@127.0.0.1:" + std::to_string(api.port())));
+    auto o = run(client, [](auto& c, auto done) { c.answer("1002", "", done); });
+    EXPECT_EQ(o.url, "http://***@127.0.0.1:" + std::to_string(api.port()) + "/answer/1002");
+    EXPECT_EQ(o.error.find("bridge-url-secret"), std::string::npos) << o.error;
+}
+
+// A desktop bridge that closes keep-alive connections idle for `idle_close`; `hold` delays
+// each reply so that concurrent requests each open their own connection.
+ari_test::FakeServer keep_alive_bridge(std::chrono::milliseconds idle_close,
+                                       std::chrono::milliseconds hold, std::atomic<int>& served) {
+    namespace http = ari_test::http;
+    return ari_test::FakeServer([idle_close, hold, &served](ari_test::tcp::socket& s) {
+        ari_test::beast::flat_buffer buf;
+        for (int i = 0; i < 1000; ++i) {
+            pollfd p{s.native_handle(), POLLIN, 0};
+            if (buf.size() == 0 && ::poll(&p, 1, static_cast<int>(idle_close.count())) == 0) {
+                s.close();
+                return;
+            }
+            http::request<http::string_body> req;
+            http::read(s, buf, req);
+            std::this_thread::sleep_for(hold);
+            http::response<http::string_body> res{http::status::ok, 11};
+            res.body() = "{}";
+            res.prepare_payload();
+            http::write(s, res);
+            ++served;
+        }
+    });
+}
+
+TEST_F(BridgeApiClientTest, ConnectionsTheDesktopClosedWhileIdleCostNoRequest) {
+    for (auto idle_limit : {std::chrono::milliseconds(400), std::chrono::milliseconds(3600000)}) {
+        SCOPED_TRACE("pool_idle_limit " + std::to_string(idle_limit.count()) + " ms");
+        std::atomic<int> served{0};
+        auto desktop = keep_alive_bridge(800ms, 30ms, served);
+        auto s = settings(desktop.url());
+        s.retries = 1;  // the one retry must land on a new connection
+        s.pool_idle_limit = idle_limit;
+        BridgeApiClient client(io_, s);
+        for (int round = 0; round < 3; ++round) {
+            // One request first: alone, it meets the pooled connections one after another.
+            auto first = run(client, [](auto& c, auto done) {
+                c.notify("1002", "", "cid", "uuid", "talk", done);  // a body: written apart
+            });
+            EXPECT_TRUE(first.ok) << "round " << round << ": " << first.error;
+            std::vector<std::future<BridgeApiClient::Outcome>> pending;
+            std::vector<std::shared_ptr<std::promise<BridgeApiClient::Outcome>>> promises;
+            for (int i = 0; i < 4; ++i) {
+                auto p = std::make_shared<std::promise<BridgeApiClient::Outcome>>();
+                pending.push_back(p->get_future());
+                boost::asio::post(io_, [&client, p, i] {
+                    client.notify("100" + std::to_string(i), "", "cid", "uuid", "talk",
+                                  [p](const auto& o) { p->set_value(o); });
+                });
+            }
+            for (auto& f : pending) {
+                ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+                auto o = f.get();
+                EXPECT_TRUE(o.ok) << "round " << round << ": " << o.error;
+            }
+            std::this_thread::sleep_for(1200ms);  // the desktop closed every pooled connection
+        }
+        EXPECT_EQ(served, 15);
+    }
 }
 
 TEST_F(BridgeApiClientTest, ServerErrorsAreRetriedWithinTheBound) {
