@@ -68,9 +68,8 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
         std::atomic<bool> finished{false};
         pplx::cancellation_token_source cts;
         std::function<void(Result<nlohmann::json>)> deliver;
-        // Sends the request once more; a kept-alive connection that Asterisk's HTTP server
-        // closed while idle (session_keep_alive, 15 s) fails the next request at once.
-        std::function<void()> send;
+        // Sends the request; fresh_pool: on a new connection pool, so on a new connection.
+        std::function<void(bool fresh_pool)> send;
         int retries_left = 1;
         bool claim() { return !finished.exchange(true); }
     };
@@ -79,11 +78,40 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
         : config(std::move(c)),
           executor(std::move(e)),
           auth(detail::basic_auth(config.user, config.password)),
-          client(config.base_url + "/ari", make_config(config)),
+          client(make_client()),
+          client_used(std::chrono::steady_clock::now()),
           work(boost::asio::make_work_guard(timer_io)),
           timer_thread([this] { timer_io.run(); }) {
         if (config.insecure)
             spdlog::warn("ARI REST: TLS certificate verification is OFF (insecure mode)");
+    }
+
+    std::shared_ptr<web::http::client::http_client> make_client() const {
+        return std::make_shared<web::http::client::http_client>(config.base_url + "/ari",
+                                                                make_config(config));
+    }
+
+    // The client whose pool the next request draws from. Asterisk closes a keep-alive
+    // connection idle for 15 s; cpprest pools idle connections 30 to 60 s, so after a quiet
+    // period the pool holds only closed connections: start a new pool instead. fresh_pool also
+    // replaces it (a stale connection was met: its pool mates are as old). Requests still on
+    // the old pool finish on it; it closes its connections when the last one is done.
+    std::shared_ptr<web::http::client::http_client> pool_for_request(bool fresh_pool) {
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(client_mu);
+        if (fresh_pool || now - client_used >= config.pool_idle_limit) {
+            client = make_client();
+            spdlog::debug(
+                "ARI REST: new connection pool ({})",
+                fresh_pool ? "a pooled connection was closed by the peer" : "the pool was idle");
+        }
+        client_used = now;
+        return client;
+    }
+
+    void mark_pool_used() {
+        std::lock_guard lock(client_mu);
+        client_used = std::chrono::steady_clock::now();
     }
 
     static web::http::client::http_client_config make_config(const ClientConfig& c) {
@@ -174,27 +202,32 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
 
         const std::string auth_header = auth;
         std::weak_ptr<Call> weak_call = c;  // the pending request, not this function, owns c
-        c->send = [this, weak_call, weak, what, id, method, target, body, auth_header] {
+        c->send = [this, weak_call, weak, what, id, method, target, body,
+                   auth_header](bool fresh_pool) {
             auto c = weak_call.lock();
             if (!c) return;
             web::http::http_request req(method);
             req.set_request_uri(target);
             req.headers().add("Authorization", auth_header);
             if (body) req.set_body(body->dump(), "application/json");
-            client.request(req, c->cts.get_token())
+            pool_for_request(fresh_pool)
+                ->request(req, c->cts.get_token())
                 .then([c, weak, what, id](pplx::task<web::http::http_response> t) {
                     Result<nlohmann::json> r = complete(t, what);
+                    // A pooled connection the peer closed fails a request with a body at
+                    // once ("Failed to write request body"), and so may its pool mates.
                     if (!r && r.error().kind == Error::Kind::transport && c->retries_left > 0 &&
                         !c->finished) {
                         --c->retries_left;
-                        spdlog::debug("ARI REST {}: {}; retrying once on a fresh connection", what,
+                        spdlog::debug("ARI REST {}: {}; retrying once on a new connection", what,
                                       r.error().message);
                         if (weak.lock()) {
-                            c->send();
+                            c->send(true);
                             return;
                         }
                     }
                     if (auto self = weak.lock()) {
+                        self->mark_pool_used();
                         {
                             std::lock_guard lock(self->calls_mu);
                             self->in_flight.erase(id);
@@ -236,7 +269,7 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
             release_slot();
             return;
         }
-        c->send();
+        c->send(false);
     }
 
     void release_slot() {
@@ -276,9 +309,11 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
 
     ClientConfig config;
     Executor executor;
-    std::string auth;  // the Authorization header value: credentials go nowhere else
-    web::http::client::http_client client;
-    boost::asio::io_context timer_io;  // deadlines of in-flight calls
+    std::string auth;      // the Authorization header value: credentials go nowhere else
+    std::mutex client_mu;  // guards client and client_used
+    std::shared_ptr<web::http::client::http_client> client;  // its connection pool (client_mu)
+    std::chrono::steady_clock::time_point client_used;       // last request sent or done
+    boost::asio::io_context timer_io;                        // deadlines of in-flight calls
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
     std::map<std::uint64_t, boost::asio::steady_timer> timers;  // deadlines, timer thread only
     std::thread timer_thread;

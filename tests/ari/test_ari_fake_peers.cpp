@@ -10,7 +10,10 @@
 #include <gtest/gtest.h>
 #include <boost/beast/core/detail/base64.hpp>
 
+#include <poll.h>
+
 #include <condition_variable>
+#include <future>
 
 namespace {
 
@@ -208,6 +211,88 @@ TEST(AriRestFake, RefusedConnectionIsATransportErrorAndDestroyingDropsPendingCal
     release.open();
     std::this_thread::sleep_for(200ms);
     EXPECT_EQ(called, 0) << "no completion after the client is gone";
+}
+
+// A keep-alive peer like Asterisk's HTTP server (session_keep_alive): it answers requests on a
+// connection until the connection has been idle for `idle_close`, then closes it. `hold`
+// delays each reply so that concurrent requests each open their own connection.
+FakeServer keep_alive_server(std::chrono::milliseconds idle_close, std::chrono::milliseconds hold,
+                             std::atomic<int>& served) {
+    return FakeServer([idle_close, hold, &served](tcp::socket& s) {
+        beast::flat_buffer buf;
+        for (int i = 0; i < 1000; ++i) {
+            pollfd p{s.native_handle(), POLLIN, 0};
+            if (buf.size() == 0 && ::poll(&p, 1, static_cast<int>(idle_close.count())) == 0) {
+                s.close();
+                return;
+            }
+            http::request<http::string_body> req;
+            http::read(s, buf, req);
+            std::this_thread::sleep_for(hold);
+            reply(s, http::status::ok, R"({"ok":true})");
+            ++served;
+        }
+    });
+}
+
+// A POST with a body writes headers and body separately: on a connection the peer closed
+// while it sat in the pool, the body write fails ("Failed to write request body").
+std::vector<ari::Result<nlohmann::json>> post_with_bodies(ari::RestClient& rest, int n) {
+    std::vector<std::future<ari::Result<nlohmann::json>>> pending;
+    for (int i = 0; i < n; ++i) {
+        auto p = std::make_shared<std::promise<ari::Result<nlohmann::json>>>();
+        pending.push_back(p->get_future());
+        rest.request("POST", "/channels/create", "endpoint=PJSIP%2F100" + std::to_string(i),
+                     nlohmann::json{{"variables", {{"N", std::to_string(i)}}}},
+                     [p](ari::Result<nlohmann::json> r) { p->set_value(std::move(r)); });
+    }
+    std::vector<ari::Result<nlohmann::json>> out;
+    for (auto& f : pending) {
+        if (f.wait_for(5s) != std::future_status::ready) {
+            out.push_back(ari::Error{ari::Error::Kind::timeout, 0, "test: no completion"});
+            continue;
+        }
+        out.push_back(f.get());
+    }
+    return out;
+}
+
+void expect_all_ok(const std::vector<ari::Result<nlohmann::json>>& results, int round) {
+    for (const auto& r : results)
+        EXPECT_TRUE(r) << "round " << round << ": " << r.error().describe();
+}
+
+TEST(AriRestFake, QuietPeriodsLongerThanThePeersKeepAliveCostNoRequest) {
+    std::atomic<int> served{0};
+    FakeServer server = keep_alive_server(800ms, 30ms, served);
+    TaskThread worker;
+    ari::ClientConfig c = fake_config(server);
+    c.request_timeout = 2s;
+    c.pool_idle_limit =
+        400ms;  // shorter than the peer's keep-alive, as 10 s is for Asterisk's 15 s
+    ari::RestClient rest(c, worker.executor());
+    for (int round = 0; round < 3; ++round) {
+        expect_all_ok(post_with_bodies(rest, 4), round);
+        std::this_thread::sleep_for(1200ms);  // every pooled connection is closed by the peer
+    }
+    expect_all_ok(post_with_bodies(rest, 4), 3);
+    EXPECT_EQ(served, 16);
+}
+
+TEST(AriRestFake, StaleConnectionsLeftInThePoolAreRetriedOnAFreshConnection) {
+    std::atomic<int> served{0};
+    FakeServer server = keep_alive_server(800ms, 30ms, served);
+    TaskThread worker;
+    ari::ClientConfig c = fake_config(server);
+    c.request_timeout = 2s;
+    c.pool_idle_limit = std::chrono::hours(1);  // only the retry can save a request here
+    ari::RestClient rest(c, worker.executor());
+    for (int round = 0; round < 3; ++round) {
+        expect_all_ok(post_with_bodies(rest, 6), round);  // six pooled connections
+        std::this_thread::sleep_for(1200ms);
+    }
+    expect_all_ok(post_with_bodies(rest, 6), 3);
+    EXPECT_EQ(served, 24);
 }
 
 // A fake /ari/events endpoint: records the upgrade request, then runs `script`.

@@ -15,6 +15,9 @@ struct ClientConfig {
     std::chrono::milliseconds request_timeout{5000};  // hard deadline of every REST call
     std::string ca_file;                              // extra CA bundle for https/wss
     bool insecure = false;  // skip certificate checks (explicit opt-in, logged)
+    // A REST connection pool idle this long is replaced before the next request: shorter than
+    // the peer's keep-alive (Asterisk's http.conf session_keep_alive, 15 s by default).
+    std::chrono::milliseconds pool_idle_limit{10000};
 
     // Events WebSocket.
     bool subscribe_all = false;                       // subscribeAll=true on /ari/events
