@@ -120,6 +120,19 @@ TEST_F(Compose, ServicesRunOnTheHostNetworkWithHealthChecksAndRestart) {
         << talkgate_check;
 }
 
+TEST_F(Compose, PrometheusReceivesTheStatusTokenAndNoOtherSecret) {
+    json c = rendered(env_file_, "--profile observability");
+    const json& p = c["services"]["prometheus"];
+    EXPECT_FALSE(p.contains("env_file"));
+    ASSERT_TRUE(p.contains("environment")) << p.dump();
+    EXPECT_EQ(p["environment"], json({{"STATUS_TOKEN", env_["STATUS_TOKEN"]}}));
+    const std::string text = p.dump();
+    for (const char* secret : {"ARI_PASSWORD", "ASTERISK_AMI_SECRET", "HEP_PASSWORD"}) {
+        if (env_[secret].empty()) continue;
+        EXPECT_EQ(text.find(env_[secret]), std::string::npos) << secret;
+    }
+}
+
 TEST_F(Compose, GrafanaHasNoDefaultPassword) {
     auto env = env_;
     env.erase("GRAFANA_ADMIN_PASSWORD");
