@@ -97,9 +97,9 @@ TalkgateMetrics::TalkgateMetrics()
                                    "1 when the connection to the peer is up, else 0", {"peer"})),
       reconnects(registry.counter("talkgate_reconnects_total",
                                   "Reconnections after a lost connection, by peer", {"peer"})),
-      events_dropped(registry.counter("talkgate_events_dropped_total",
-                                      "Events dropped because a queue was full, by source",
-                                      {"source"})),
+      events_dropped(registry.counter(
+          "talkgate_events_dropped_total",
+          "Events dropped unread (queue full, malformed, oversized), by source", {"source"})),
       resync_repairs(registry.counter("talkgate_resync_repairs_total",
                                       "Registry repairs made by a resync after a reconnect",
                                       {"action"})) {
@@ -112,9 +112,14 @@ TalkgateMetrics::TalkgateMetrics()
         }
     }
     for (auto p : {Peer::ari, Peer::ami, Peer::hep}) {
-        connection_children_[static_cast<std::size_t>(p)] = &connection_up.labels({to_string(p)});
+        // HEP's series appears once HEP is started: a 0 for an unconfigured HEP would fire
+        // the PeerDown alert forever.
+        if (p != Peer::hep)
+            connection_children_[static_cast<std::size_t>(p)] =
+                &connection_up.labels({to_string(p)});
         reconnect_children_[static_cast<std::size_t>(p)] = &reconnects.labels({to_string(p)});
     }
+    for (const char* source : {"ari", "ami"}) events_dropped.labels({source});
     const char* sources[] = {"hep", "ami", "ari"};
     for (std::size_t e = 0; e < 3; ++e) {
         for (std::size_t src = 0; src < 3; ++src) {
@@ -146,7 +151,14 @@ void TalkgateMetrics::answer_action(AnswerPath path, ActionOutcome outcome) {
 }
 
 void TalkgateMetrics::set_connection(Peer peer, bool up) {
-    connection_children_[static_cast<std::size_t>(peer)]->set(up ? 1.0 : 0.0);
+    auto& slot = connection_children_[static_cast<std::size_t>(peer)];
+    Gauge* child = slot.load(std::memory_order_acquire);
+    if (!child) {
+        // labels() hands every caller the same child, so a race only repeats the look-up.
+        child = &connection_up.labels({to_string(peer)});
+        slot.store(child, std::memory_order_release);
+    }
+    child->set(up ? 1.0 : 0.0);
 }
 
 void TalkgateMetrics::reconnected(Peer peer) {
@@ -163,6 +175,17 @@ void TalkgateMetrics::observe_notify_to_genesys_answered(double seconds) {
 
 void TalkgateMetrics::set_active_calls(std::int64_t n) {
     active_->set(static_cast<double>(n));
+}
+
+std::uint64_t TalkgateMetrics::events_dropped_since_start(const std::string& source,
+                                                          std::uint64_t total) {
+    std::lock_guard lock(drops_mu_);
+    auto& counted = drops_counted_[source];
+    if (total <= counted) return 0;
+    const std::uint64_t added = total - counted;
+    events_dropped.labels({source}).inc(added);
+    counted = total;
+    return added;
 }
 
 }  // namespace talkgate::metrics

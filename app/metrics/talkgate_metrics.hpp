@@ -3,6 +3,9 @@
 #include "metrics/registry.hpp"
 
 #include <array>
+#include <atomic>
+#include <map>
+#include <mutex>
 #include <string>
 
 namespace talkgate::metrics {
@@ -52,17 +55,22 @@ struct TalkgateMetrics {
     void observe_notify_to_answer_command(double seconds);
     void observe_notify_to_genesys_answered(double seconds);
     void set_active_calls(std::int64_t n);
+    // A client's own count of events it dropped since start: events_dropped{source} moves by
+    // what is new since the last call. Returns that increase.
+    std::uint64_t events_dropped_since_start(const std::string& source, std::uint64_t total);
 
     static std::string fold_event(const std::string& event);
 
   private:
     std::array<std::array<Counter*, 3>, 3> notify_children_{};  // [talk|hold|other][hep|ami|ari]
     std::array<std::array<Counter*, 3>, 3> answer_children_{};  // [path][outcome]
-    std::array<Gauge*, 3> connection_children_{};               // [peer]
+    std::array<std::atomic<Gauge*>, 3> connection_children_{};  // [peer], hep's made at first set
     std::array<Counter*, 3> reconnect_children_{};              // [peer]
     Histogram* to_answer_command_ = nullptr;
     Histogram* to_genesys_answered_ = nullptr;
     Gauge* active_ = nullptr;
+    std::mutex drops_mu_;                                 // guards drops_counted_
+    std::map<std::string, std::uint64_t> drops_counted_;  // per source, already in the family
 };
 
 }  // namespace talkgate::metrics

@@ -65,7 +65,6 @@ TEST(TalkgateMetrics, MethodsMoveTheRightSeries) {
         p.value("talkgate_answer_actions_total", {{"path", "pjsip_notify"}, {"outcome", "ok"}}),
         0.0);
     EXPECT_EQ(p.value("talkgate_connection_up", {{"peer", "ami"}}), 1.0);
-    EXPECT_EQ(p.value("talkgate_connection_up", {{"peer", "hep"}}), 0.0);
     EXPECT_EQ(p.value("talkgate_reconnects_total", {{"peer", "ari"}}), 1.0);
     EXPECT_EQ(p.value("talkgate_active_calls"), 3.0);
     EXPECT_EQ(p.value("talkgate_notify_to_answer_command_seconds_bucket", {{"le", "0.0025"}}), 1.0);
@@ -80,4 +79,32 @@ TEST(TalkgateMetrics, FoldsUnknownEventsSoLabelsStayBounded) {
     EXPECT_EQ(TalkgateMetrics::fold_event("Hold"), "hold");
     EXPECT_EQ(TalkgateMetrics::fold_event("refer"), "other");
     EXPECT_EQ(TalkgateMetrics::fold_event(""), "other");
+}
+
+TEST(TalkgateMetrics, HepConnectionIsReportedOnlyOnceHepIsStarted) {
+    TalkgateMetrics m;
+    m.set_connection(Peer::ari, false);
+    auto before = parse_prometheus_text(m.registry.render());
+    ASSERT_TRUE(before.ok()) << before.error;
+    // An unconfigured HEP must not look like a peer that is down (the PeerDown alert).
+    EXPECT_FALSE(before.value("talkgate_connection_up", {{"peer", "hep"}}));
+    EXPECT_EQ(before.value("talkgate_connection_up", {{"peer", "ari"}}), 0.0);
+    EXPECT_EQ(before.value("talkgate_connection_up", {{"peer", "ami"}}), 0.0);
+    m.set_connection(Peer::hep, true);
+    auto after = parse_prometheus_text(m.registry.render());
+    ASSERT_TRUE(after.ok()) << after.error;
+    EXPECT_EQ(after.value("talkgate_connection_up", {{"peer", "hep"}}), 1.0);
+}
+
+TEST(TalkgateMetrics, EventsDroppedMovesByWhatEachClientDroppedSinceTheLastLook) {
+    TalkgateMetrics m;
+    EXPECT_EQ(m.events_dropped_since_start("ari", 0), 0u);
+    EXPECT_EQ(m.events_dropped_since_start("ari", 5), 5u);
+    EXPECT_EQ(m.events_dropped_since_start("ari", 5), 0u);
+    EXPECT_EQ(m.events_dropped_since_start("ari", 7), 2u);
+    EXPECT_EQ(m.events_dropped_since_start("ami", 1), 1u);
+    auto p = parse_prometheus_text(m.registry.render());
+    ASSERT_TRUE(p.ok()) << p.error;
+    EXPECT_EQ(p.value("talkgate_events_dropped_total", {{"source", "ari"}}), 7.0);
+    EXPECT_EQ(p.value("talkgate_events_dropped_total", {{"source", "ami"}}), 1.0);
 }
