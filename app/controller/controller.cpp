@@ -125,6 +125,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                 if (auto s = weak.lock()) s->on_ari_state(st);
             });
         events_->start();
+        count_dropped_events();
         spdlog::info("Ready to handle auto-answer requests from Genesys! (app {}, policy {})",
                      config_.ari_app, to_string(config_.answer_policy));
         return true;
@@ -134,6 +135,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         if (events_) events_->stop();
         if (ami_) ami_->stop();
         if (hep_) hep_->stop();
+        stopping_ = true;
         for (auto& [id, timer] : timers_) timer->cancel();
         timers_.clear();
     }
@@ -189,8 +191,9 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     void genesys_answered(const flow::Call& c, std::chrono::nanoseconds since) override {
         if (c.notify_talk_at) metrics_.observe_notify_to_genesys_answered(seconds(since));
     }
-    void call_ended(const flow::Call&, const std::string& outcome) override {
+    void call_ended(const flow::Call& c, const std::string& outcome) override {
         metrics_.calls.labels({outcome}).inc();
+        pending_notifies_.erase(c.key);
     }
     void active_calls(std::size_t n) override {
         metrics_.set_active_calls(static_cast<std::int64_t>(n));
@@ -311,6 +314,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                 ami_seen_up_ = true;
                 ami_up_ = true;
                 metrics_.set_connection(metrics::Peer::ami, true);
+                resend_pending_notifies();
                 break;
             case ami::ConnectionState::Kind::disconnected:
                 if (ami_up_) spdlog::warn("AMI disconnected: {}", st.reason);
@@ -467,11 +471,12 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     void exec(const flow::SendAgentNotify& c) {
         if (!ami_up_) {
             spdlog::warn(
-                "PJSIPNotify Event={} to {} not sent: AMI is down (DN={} Call-ID={} "
-                "CallUUID={})",
+                "PJSIPNotify Event={} to {} not sent: AMI is down; sent when AMI is back if the "
+                "call still waits for it (DN={} Call-ID={} CallUUID={})",
                 c.event, c.agent_channel_name, c.dn, c.call_id, c.call_uuid);
             metrics_.answer_action(metrics::AnswerPath::pjsip_notify,
                                    metrics::ActionOutcome::error);
+            remember_notify(c);
             return;
         }
         std::weak_ptr<Impl> weak = shared_from_this();
@@ -482,6 +487,10 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                 bool timed_out = !r && r.error().kind == ami::Error::Kind::timeout;
                 s->metrics_.answer_action(metrics::AnswerPath::pjsip_notify,
                                           outcome_of(bool(r), timed_out));
+                // Lost with the connection: Asterisk may never have seen it.
+                if (!r && (r.error().kind == ami::Error::Kind::disconnected ||
+                           r.error().kind == ami::Error::Kind::not_connected))
+                    s->remember_notify(c);
                 if (r)
                     spdlog::info("PJSIPNotify Event={} sent to {}: DN={} Call-ID={} CallUUID={}",
                                  c.event, c.agent_channel_name, c.dn, c.call_id, c.call_uuid);
@@ -494,11 +503,68 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
             });
     }
 
+    // The ARI and AMI clients count what they drop (queue full, malformed, oversized); their
+    // counters move talkgate_events_dropped_total{source} once a second.
+    void count_dropped_events() {
+        auto count = [this](const char* source, std::uint64_t total) {
+            if (auto added = metrics_.events_dropped_since_start(source, total))
+                spdlog::warn("{} {} event(s) dropped unread ({} since start)", added, source,
+                             total);
+        };
+        if (events_) {
+            const auto st = events_->stats();
+            count("ari", st.dropped + st.malformed + st.oversized);
+        }
+        if (ami_) count("ami", ami_->stats().malformed_frames);
+        if (stopping_) return;
+        drop_poll_.expires_after(std::chrono::seconds(1));
+        std::weak_ptr<Impl> weak = shared_from_this();
+        drop_poll_.async_wait([weak](const boost::system::error_code& ec) {
+            if (auto s = weak.lock(); s && !ec) s->count_dropped_events();
+        });
+    }
+
+    // A PJSIPNotify AMI could not take, kept until AMI is back. The call's state now is the
+    // one that wanted it (answer_requested for talk, held for hold, connected for retrieve);
+    // the latest per call wins.
+    void remember_notify(const flow::SendAgentNotify& c) {
+        const flow::Call* call = live_call(c.call_key);
+        if (!call) return;
+        pending_notifies_[c.call_key] = PendingNotify{c, call->state};
+    }
+
+    const flow::Call* live_call(const std::string& key) const {
+        for (const flow::Call* c : flow_.registry().all())
+            if (c->key == key) return c;
+        return nullptr;
+    }
+
+    void resend_pending_notifies() {
+        auto pending = std::move(pending_notifies_);
+        pending_notifies_.clear();
+        for (auto& [key, p] : pending) {
+            const flow::Call* call = live_call(key);
+            if (!call || call->state != p.wanted_in ||
+                call->agent_channel_name != p.command.agent_channel_name) {
+                spdlog::info(
+                    "PJSIPNotify Event={} to {} no longer wanted: not sent (DN={} "
+                    "Call-ID={})",
+                    p.command.event, p.command.agent_channel_name, p.command.dn, p.command.call_id);
+                continue;
+            }
+            spdlog::info("AMI is back: sending PJSIPNotify Event={} to {} again (DN={} Call-ID={})",
+                         p.command.event, p.command.agent_channel_name, p.command.dn,
+                         p.command.call_id);
+            exec(p.command);
+        }
+    }
+
     void exec(const flow::BridgeApiAnswer& c) {
         with_contact_host(c.dn, [this, c](const std::string& host) {
             std::weak_ptr<Impl> weak = shared_from_this();
             spdlog::info("Calling Bridge API: {}/answer/{} (Call-ID={} CallUUID={})",
-                         bridge_.base_url(c.dn, host), c.dn, c.call_id, c.call_uuid);
+                         url_without_credentials(bridge_.base_url(c.dn, host)), c.dn, c.call_id,
+                         c.call_uuid);
             std::string who = "DN=" + c.dn + " Call-ID=" + c.call_id + " CallUUID=" + c.call_uuid;
             bridge_.answer(c.dn, host, [weak, who](const bridge::BridgeApiClient::Outcome& o) {
                 if (auto s = weak.lock())
@@ -599,6 +665,13 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     std::atomic<bool> ami_up_{false};
     std::atomic<bool> hep_up_{false};
     bool ami_seen_up_ = false;
+    struct PendingNotify {
+        flow::SendAgentNotify command;
+        flow::CallState wanted_in;  // the call's state when it was sent
+    };
+    std::unordered_map<std::string, PendingNotify> pending_notifies_;  // by call key
+    boost::asio::steady_timer drop_poll_{io_};  // reads the clients' drop counters
+    std::atomic<bool> stopping_{false};         // stop() was called: no more polling
     std::string id_prefix_;
     std::uint64_t ids_ = 0;
 };

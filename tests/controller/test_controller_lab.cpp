@@ -1,6 +1,7 @@
 // The controller end to end against the real Asterisk lab: sipp plays Genesys (127.0.0.2) and
 // the agents (127.0.0.3), a loopback fake plays the agent desktop's bridge API.
 #include "controller_harness.hpp"
+#include "tcp_relay.hpp"
 
 namespace talkgate::test {
 namespace {
@@ -208,6 +209,47 @@ TEST_F(ControllerLabTest, AsteriskRestartClosesCallsThatEndedWhileDisconnected) 
     Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", "UUID-AFTER-RESTART", 500));
     EXPECT_EQ(g.wait_success(15s), "");
     EXPECT_EQ(a.wait_success(10s), "");
+    expect_nothing_left();
+}
+
+TEST_F(ControllerLabTest, CallsAfterQuietPeriodsLongerThanAsterisksKeepAliveAreAnswered) {
+    // Asterisk closes an HTTP keep-alive connection idle for 15 s (session_keep_alive): the
+    // first ARI requests after each quiet period (POST /channels/create with a body first)
+    // must not meet a closed pooled connection.
+    start();
+    for (int round = 0; round < 3; ++round) {
+        SCOPED_TRACE("call after quiet period " + std::to_string(round));
+        if (round > 0) std::this_thread::sleep_for(16s);
+        Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
+        Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml",
+                             "UUID-QUIET-" + std::to_string(round), 300));
+        EXPECT_EQ(g.wait_success(15s), "");
+        EXPECT_EQ(a.wait_success(10s), "");
+    }
+    EXPECT_EQ(metrics_.calls.labels({"genesys_hangup"}).value(), 3u);
+    expect_nothing_left();
+}
+
+TEST_F(ControllerLabTest, PjsipNotifyMissedWhileAmiWasDownIsSentWhenAmiReturns) {
+    TcpRelay ami(lab_["LAB_AMI_HOST"], lab_.port("LAB_AMI_PORT"));
+    const int ami_port = ami.open();
+    config_.ami_port = static_cast<unsigned short>(ami_port);
+    config_.agent_ring_timeout = 20s;
+    start();
+    ami.close();
+    ASSERT_TRUE(wait_until([this] { return !controller_->readiness().ami_up; }, 5s));
+
+    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
+    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", "UUID-AMI-DOWN", 500));
+    // The NOTIFY talk was acted on while AMI was down: the bridge API went out, PJSIPNotify not.
+    ASSERT_TRUE(bridge_.wait_for("/answer/1002", 1, 10s)) << g.output() << a.output();
+    EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::error), 1u);
+    EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 0u);
+
+    ami.open(ami_port);  // the agent answers only on the PJSIPNotify sent now
+    EXPECT_EQ(g.wait_success(25s), "");
+    EXPECT_EQ(a.wait_success(10s), "");
+    EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 1u);
     expect_nothing_left();
 }
 
