@@ -104,6 +104,8 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         as.port = config_.ami_port;
         as.username = config_.ami_user;
         as.secret = config_.ami_secret;
+        // Only what talkgate reads: UserEvent GenesysNotify (user) and Shutdown (system).
+        as.events = "system,user";
         ami_ = std::make_unique<ami::Client>(io_, as);
         ami_->on_event([weak](const ami::Message& m) {
             if (auto s = weak.lock()) s->on_ami_event(m);

@@ -223,6 +223,35 @@ TEST_F(ProductionAsterisk, BootsWithHepAmiAriAndTheGenesysDialplan) {
     };
     EXPECT_NE(ami_login(ami_secret_).find("Response: Success"), std::string::npos);
     EXPECT_NE(ami_login("wrong-" + ami_secret_).find("Response: Error"), std::string::npos);
+    // The user may do what talkgate does (log in asking for system and user events,
+    // PJSIPShowContacts, PJSIPNotify), and no more (Originate).
+    {
+        Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
+        auto a = loopback(ami_port_);
+        ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        read_until(fd.get(), "\r\n", 3000ms);
+        auto action = [&](const std::string& text, const std::string& id) {
+            std::string frame = text + "ActionID: " + id + "\r\n\r\n";
+            ::send(fd.get(), frame.data(), frame.size(), 0);
+            return read_until(fd.get(), "ActionID: " + id, 3000ms);
+        };
+        EXPECT_NE(action("Action: Login\r\nUsername: tg-ami\r\nSecret: " + ami_secret_ +
+                             "\r\nEvents: system,user\r\n",
+                         "login")
+                      .find("Response: Success"),
+                  std::string::npos);
+        EXPECT_EQ(action("Action: PJSIPShowContacts\r\n", "contacts").find("Permission denied"),
+                  std::string::npos);
+        auto notify =
+            action("Action: PJSIPNotify\r\nEndpoint: 1002\r\nVariable: Event=talk\r\n", "n");
+        EXPECT_NE(notify.find("Response:"), std::string::npos) << notify;
+        EXPECT_EQ(notify.find("Permission denied"), std::string::npos) << notify;
+        EXPECT_NE(action("Action: Originate\r\nChannel: Local/1@from-genesys\r\n"
+                         "Application: Wait\r\n",
+                         "orig")
+                      .find("Permission denied"),
+                  std::string::npos);
+    }
 
     // ARI with the rendered credentials.
     auto ari = [&](const std::string& password) {
