@@ -15,7 +15,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include <random>
+#include <cstdio>
+#include <ctime>
+#include <optional>
 #include <unordered_map>
 
 namespace talkgate::controller {
@@ -43,6 +45,23 @@ flow::NotifyReceived to_flow(const intake::NotifyEvent& n) {
     return r;
 }
 
+// ARI's creationtime, e.g. 2026-11-30T22:48:47.541+0000.
+std::optional<std::chrono::system_clock::time_point> parse_ari_time(const std::string& text) {
+    std::tm tm{};
+    int ms = 0;
+    char sign = '+';
+    int zone = 0;
+    if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c%4d", &tm.tm_year, &tm.tm_mon,
+                    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &sign, &zone) != 9)
+        return std::nullopt;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    const std::time_t utc = timegm(&tm);
+    if (utc == static_cast<std::time_t>(-1)) return std::nullopt;
+    const int offset_s = (zone / 100 * 3600 + zone % 100 * 60) * (sign == '-' ? -1 : 1);
+    return std::chrono::system_clock::from_time_t(utc - offset_s) + std::chrono::milliseconds(ms);
+}
+
 std::int64_t epoch_ms(Clock::time_point tp) {
     auto age = Clock::now() - tp;
     auto wall = std::chrono::system_clock::now() - age;
@@ -64,12 +83,9 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         : io_(io),
           config_(config),
           metrics_(metrics),
-          flow_(config_, *this, [this](const char* kind) { return new_id(kind); }),
+          flow_(config_, *this),
           ari_(ari_config(), [this](std::function<void()> f) { post(std::move(f)); }),
-          bridge_(io, bridge_settings()) {
-        std::random_device rd;
-        id_prefix_ = std::to_string(rd() % 100000);
-    }
+          bridge_(io, bridge_settings()) {}
 
     bool start(std::string& error) {
         auto self = shared_from_this();
@@ -133,11 +149,14 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         return true;
     }
 
+    // Hangs up nothing: the calls stay in Asterisk, and the next start adopts them.
     void stop() {
+        if (stopping_.exchange(true)) return;
+        spdlog::info("stopping: {} call(s) stay up in Asterisk for the next start to adopt",
+                     live_calls_.load());
         if (events_) events_->stop();
         if (ami_) ami_->stop();
         if (hep_) hep_->stop();
-        stopping_ = true;
         for (auto& [id, timer] : timers_) timer->cancel();
         timers_.clear();
     }
@@ -198,6 +217,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         pending_notifies_.erase(c.key);
     }
     void active_calls(std::size_t n) override {
+        live_calls_ = n;
         metrics_.set_active_calls(static_cast<std::int64_t>(n));
     }
     void resync_repair(const std::string& action) override {
@@ -206,10 +226,6 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
 
   private:
     void post(std::function<void()> f) { boost::asio::post(io_, std::move(f)); }
-
-    std::string new_id(const char* kind) {
-        return std::string("talkgate-") + kind + "-" + id_prefix_ + "-" + std::to_string(++ids_);
-    }
 
     static std::string join(const std::vector<std::string>& v) {
         std::string out;
@@ -332,7 +348,8 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         }
     }
 
-    // Asterisk keeps no events for a disconnected app: rebuild from what it has now.
+    // Asterisk keeps no events for a disconnected app: rebuild from what it has now. Three
+    // requests whatever the number of calls: the channels carry their variables (channelvars).
     void resync() {
         std::weak_ptr<Impl> weak = shared_from_this();
         ari_.application_get(config_.ari_app, [weak](ari::Result<ari::Application> app) {
@@ -351,6 +368,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                     return;
                 }
                 flow::Resync r;
+                const auto wall_now = std::chrono::system_clock::now();
                 for (const auto& c : chans.value()) {
                     flow::ChannelSnapshot snap;
                     snap.id = c.id;
@@ -360,12 +378,28 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                     snap.exten = c.dialplan.exten;
                     snap.call_id = c.protocol_id;
                     snap.in_app = std::find(in_app.begin(), in_app.end(), c.id) != in_app.end();
+                    snap.vars = c.channelvars;
+                    if (auto created = parse_ari_time(c.creationtime))
+                        snap.age = std::chrono::duration_cast<std::chrono::milliseconds>(wall_now -
+                                                                                         *created);
                     r.channels.push_back(std::move(snap));
                 }
-                spdlog::info(
-                    "resync: Asterisk has {} channels, {} in app; talkgate tracks {} calls",
-                    r.channels.size(), in_app.size(), s2->flow_.registry().size());
-                s2->dispatch(r);
+                s2->ari_.bridges_list([weak, r = std::move(r), n_app = in_app.size()](
+                                          ari::Result<std::vector<ari::Bridge>> bridges) mutable {
+                    auto s3 = weak.lock();
+                    if (!s3) return;
+                    if (!bridges) {
+                        spdlog::warn("resync: GET /bridges failed: {}", bridges.error().describe());
+                        return;
+                    }
+                    for (const auto& b : bridges.value())
+                        r.bridges.push_back(flow::BridgeSnapshot{b.id, b.name, b.channels});
+                    spdlog::info(
+                        "resync: Asterisk has {} channels ({} in app) and {} bridges; talkgate "
+                        "tracks {} calls",
+                        r.channels.size(), n_app, r.bridges.size(), s3->flow_.registry().size());
+                    s3->dispatch(r);
+                });
             });
         });
     }
@@ -449,6 +483,15 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                     spdlog::warn("hangup of {} failed: {}", id, r.error().describe());
             },
             c.reason_code);
+    }
+
+    void exec(const flow::SetChannelVar& c) {
+        ari_.channel_set_variable(
+            c.channel_id, c.name, c.value,
+            [id = c.channel_id, name = c.name](ari::Result<ari::NoContent> r) {
+                if (!r && r.error().http_status != 404)
+                    spdlog::warn("setting {} on {} failed: {}", name, id, r.error().describe());
+            });
     }
 
     void exec(const flow::DestroyBridge& c) {
@@ -674,8 +717,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     std::unordered_map<std::string, PendingNotify> pending_notifies_;  // by call key
     boost::asio::steady_timer drop_poll_{io_};  // reads the clients' drop counters
     std::atomic<bool> stopping_{false};         // stop() was called: no more polling
-    std::string id_prefix_;
-    std::uint64_t ids_ = 0;
+    std::atomic<std::size_t> live_calls_{0};    // for the stop log line, from any thread
 };
 
 Controller::Controller(boost::asio::io_context& io, const Config& config,

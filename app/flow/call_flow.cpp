@@ -9,12 +9,15 @@
 //   bridge up                                   : connected
 //   NOTIFY hold / NOTIFY talk                   : held / connected (retrieve)
 //   hangup on either side                       : hang up the other, ended
+//   (re)connect: Resync                         : adopt the calls Asterisk still has
 #include "flow/call_flow.hpp"
+
+#include "flow/channel_vars.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace talkgate::flow {
 
@@ -45,6 +48,33 @@ std::string replace_all(std::string s, const std::string& what, const std::strin
     return s;
 }
 
+std::string var_of(const ChannelSnapshot& ch, const char* name) {
+    auto it = ch.vars.find(name);
+    return it == ch.vars.end() ? std::string() : it->second;
+}
+
+std::optional<AnswerPolicy> policy_named(const std::string& name) {
+    for (auto p : {AnswerPolicy::notify, AnswerPolicy::immediate, AnswerPolicy::off}) {
+        if (name == to_string(p)) return p;
+    }
+    return std::nullopt;
+}
+
+bool is_genesys_leg(const ChannelSnapshot& ch) {
+    return ch.context == "from-genesys" || !var_of(ch, var::genesys_call_id).empty();
+}
+
+// The call key an agent leg belongs to: its id is "<key>-agent"; the variable also says so.
+std::string key_of_agent_leg(const ChannelSnapshot& ch) {
+    std::string key = var_of(ch, var::call_key);
+    if (!key.empty()) return key;
+    const std::string suffix = agent_channel_id("");
+    if (ch.id.size() > suffix.size() &&
+        ch.id.compare(ch.id.size() - suffix.size(), suffix.size(), suffix) == 0)
+        return ch.id.substr(0, ch.id.size() - suffix.size());
+    return "";
+}
+
 bool before_answer(CallState s) {
     return s == CallState::offered || s == CallState::dialing || s == CallState::ringing ||
            s == CallState::answer_requested;
@@ -72,8 +102,8 @@ const char* to_string(CallState state) {
     return "?";
 }
 
-CallFlow::CallFlow(const Config& config, FlowObserver& observer, IdSource ids)
-    : config_(config), observer_(observer), ids_(std::move(ids)) {}
+CallFlow::CallFlow(const Config& config, FlowObserver& observer)
+    : config_(config), observer_(observer) {}
 
 Commands CallFlow::handle(const Event& event, TimePoint now) {
     Commands out = std::visit([&](const auto& e) { return on(e, now); }, event);
@@ -98,12 +128,11 @@ Commands CallFlow::on(const GenesysLegEntered& e, TimePoint now) {
     c.call_uuid = e.call_uuid;
     c.genesys_channel = e.channel_id;
     c.genesys_channel_name = e.channel_name;
-    c.agent_channel = ids_("agent");
-    c.bridge = ids_("bridge");
+    c.agent_channel = agent_channel_id(c.key);
+    c.bridge = bridge_id(c.key);
     c.policy = config_.policy_for(e.dn);
     c.state = CallState::offered;
     c.created = now;
-    c.ring_timer = next_timer_++;
     Call& call = registry_.add(std::move(c));
     spdlog::info("call offered: {} policy={}", who(call), to_string(call.policy));
 
@@ -113,14 +142,17 @@ Commands CallFlow::on(const GenesysLegEntered& e, TimePoint now) {
     create.endpoint = replace_all(config_.agent_endpoint_template, "{dn}", call.dn);
     create.app_args = "talkgate-agent," + call.key;
     create.originator = call.genesys_channel;
+    // Free identity for the next start: these ride on the same create request.
+    create.variables[var::call_key] = call.key;
+    create.variables[var::policy] = to_string(call.policy);
     if (!call.call_uuid.empty())
         create.variables["PJSIP_HEADER(add,X-Genesys-CallUUID)"] = call.call_uuid;
     if (call.policy == AnswerPolicy::immediate)
         create.variables["PJSIP_HEADER(add,Call-Info)"] = "<sip:talkgate.invalid>;answer-after=0";
     out.push_back(std::move(create));
-    out.push_back(StartTimer{
-        call.key, TimerKind::agent_no_answer, call.ring_timer,
-        std::chrono::duration_cast<std::chrono::milliseconds>(config_.agent_ring_timeout)});
+    start_ring_timer(
+        call, std::chrono::duration_cast<std::chrono::milliseconds>(config_.agent_ring_timeout),
+        out);
     return out;
 }
 
@@ -170,11 +202,19 @@ Commands CallFlow::on(const NotifyReceived& n, TimePoint now) {
         spdlog::warn("NOTIFY {} for no known call: {} (ignored)", n.event_name, who(n));
         return out;
     }
+    spdlog::info("NOTIFY {} received: {} state={}", n.event_name, who(n), to_string(call->state));
+    act_on_notify(*call, n, now, out);
+    return out;
+}
+
+// Also for a NOTIFY the module recorded while talkgate was away (replayed at adoption): each
+// case is idempotent, so a NOTIFY already acted on changes nothing.
+void CallFlow::act_on_notify(Call& c, const NotifyReceived& n, TimePoint now, Commands& out) {
+    Call* call = &c;
     if (!n.call_uuid.empty() && n.call_uuid != call->call_uuid) {
         spdlog::info("CallUUID of {} is now {}", who(*call), n.call_uuid);
         call->call_uuid = n.call_uuid;
     }
-    spdlog::info("NOTIFY {} received: {} state={}", n.event_name, who(n), to_string(call->state));
     switch (n.kind) {
         case NotifyKind::talk:
             switch (call->state) {
@@ -191,6 +231,7 @@ Commands CallFlow::on(const NotifyReceived& n, TimePoint now) {
                 case CallState::held:
                     call->state = CallState::connected;
                     spdlog::info("retrieve requested: {}", who(*call));
+                    out.push_back(SetChannelVar{call->key, call->genesys_channel, var::held, "0"});
                     out.push_back(SendAgentNotify{call->key, call->dn, call->call_id,
                                                   call->call_uuid, call->agent_channel_name,
                                                   "talk"});
@@ -209,6 +250,7 @@ Commands CallFlow::on(const NotifyReceived& n, TimePoint now) {
             if (call->state == CallState::connected) {
                 call->state = CallState::held;
                 spdlog::info("hold requested: {}", who(*call));
+                out.push_back(SetChannelVar{call->key, call->genesys_channel, var::held, "1"});
                 out.push_back(SendAgentNotify{call->key, call->dn, call->call_id, call->call_uuid,
                                               call->agent_channel_name, "hold"});
                 out.push_back(
@@ -222,7 +264,6 @@ Commands CallFlow::on(const NotifyReceived& n, TimePoint now) {
             spdlog::info("NOTIFY {} ignored for {}", n.event_name, who(*call));
             break;
     }
-    return out;
 }
 
 // 5. The agent answered: answer Genesys and bridge both legs.
@@ -329,53 +370,205 @@ Commands CallFlow::on(const TimerFired& e, TimePoint) {
     return out;
 }
 
-// After a reconnect: close calls whose channels vanished, adopt Genesys legs left waiting.
+// After a (re)connect: Asterisk kept every channel and bridge while talkgate was away. Calls
+// talkgate knows are brought up to date, calls it does not know (a restart) are adopted with
+// their identity from ids and channel variables, and only legs whose partner is gone are hung
+// up. Each repair is counted by its action.
 Commands CallFlow::on(const Resync& e, TimePoint now) {
     Commands out;
-    std::unordered_set<std::string> present;
-    for (const auto& ch : e.channels) present.insert(ch.id);
+    std::unordered_map<std::string, const ChannelSnapshot*> channels;
+    for (const auto& ch : e.channels) channels[ch.id] = &ch;
+    std::unordered_map<std::string, std::string> bridge_of;
+    for (const auto& b : e.bridges) {
+        for (const auto& id : b.channels) bridge_of[id] = b.id;
+    }
+    auto find = [&](const std::string& id) -> const ChannelSnapshot* {
+        auto it = channels.find(id);
+        return it == channels.end() ? nullptr : it->second;
+    };
 
     std::vector<std::string> keys;
     for (const Call* c : registry_.all()) keys.push_back(c->key);
-    std::unordered_set<std::string> known;
     for (const auto& key : keys) {
         Call* call = registry_.by_key(key);
-        known.insert(call->genesys_channel);
-        known.insert(call->agent_channel);
-        const bool genesys = present.count(call->genesys_channel) > 0;
-        const bool agent = present.count(call->agent_channel) > 0;
+        if (call == nullptr) continue;
+        const ChannelSnapshot* genesys = find(call->genesys_channel);
+        const ChannelSnapshot* agent = find(call->agent_channel);
         const bool agent_expected = call->state != CallState::offered;
-        if (genesys && (agent || !agent_expected)) continue;
+        if (genesys != nullptr && agent != nullptr) {
+            reconcile(*call, *genesys, *agent, now, out);
+            continue;
+        }
+        if (genesys != nullptr && !agent_expected) continue;
         observer_.resync_repair("closed");
         spdlog::warn("resync: {} leg vanished while disconnected: {}",
-                     genesys ? "agent" : "Genesys", who(*call));
-        if (agent)
+                     genesys != nullptr ? "agent" : "Genesys", who(*call));
+        if (agent != nullptr)
             out.push_back(HangupChannel{call->key, call->agent_channel, cause::normal_clearing});
-        if (genesys) {
-            if (call->agent_up)
-                out.push_back(
-                    HangupChannel{call->key, call->genesys_channel, cause::normal_clearing});
-            else
-                out.push_back(
-                    HangupChannel{call->key, call->genesys_channel, cause::subscriber_absent});
-        }
+        if (genesys != nullptr)
+            out.push_back(
+                HangupChannel{call->key, call->genesys_channel,
+                              call->agent_up ? cause::normal_clearing : cause::subscriber_absent});
         end(*call, "lost_during_disconnect", out);
     }
+
     for (const auto& ch : e.channels) {
-        if (!ch.in_app || known.count(ch.id) > 0) continue;
-        if (ch.context == "from-genesys" && ch.state != "Up") {
-            observer_.resync_repair("adopted");
-            spdlog::warn("resync: adopting Genesys leg {} for DN {} that waited in the app", ch.id,
-                         ch.exten);
-            auto more = on(GenesysLegEntered{ch.id, ch.name, ch.exten, ch.call_id, ""}, now);
-            out.insert(out.end(), more.begin(), more.end());
+        if (!ch.in_app || registry_.by_channel(ch.id) != nullptr || !is_genesys_leg(ch)) continue;
+        const ChannelSnapshot* agent = find(agent_channel_id(ch.id));
+        const bool bridged = agent != nullptr && bridge_of.count(ch.id) > 0 &&
+                             bridge_of[ch.id] == bridge_of[agent->id];
+        adopt(ch, agent, bridged, now, out);
+    }
+
+    for (const auto& ch : e.channels) {
+        if (!ch.in_app || registry_.by_channel(ch.id) != nullptr || is_genesys_leg(ch)) continue;
+        const std::string key = key_of_agent_leg(ch);
+        if (!key.empty()) {
+            observer_.resync_repair("agent_partner_gone");
+            spdlog::warn("resync: hanging up agent leg {} ({}): its Genesys leg {} is gone", ch.id,
+                         ch.name, key);
         } else {
             observer_.resync_repair("orphan_hungup");
             spdlog::warn("resync: hanging up channel {} ({}) that no call owns", ch.id, ch.name);
-            out.push_back(HangupChannel{ch.id, ch.id, cause::normal_clearing});
         }
+        out.push_back(HangupChannel{ch.id, ch.id, cause::normal_clearing});
+    }
+
+    for (const auto& b : e.bridges) {
+        if (b.name != "talkgate") continue;
+        bool owned = false;
+        for (const Call* c : registry_.all()) owned = owned || c->bridge == b.id;
+        if (owned) continue;
+        observer_.resync_repair("bridge_destroyed");
+        spdlog::warn("resync: destroying bridge {} that no call owns", b.id);
+        out.push_back(DestroyBridge{b.id});
     }
     return out;
+}
+
+// A Genesys leg talkgate does not know (it was started again): take the call over as it is.
+void CallFlow::adopt(const ChannelSnapshot& g, const ChannelSnapshot* agent, bool bridged,
+                     TimePoint now, Commands& out) {
+    const std::string uuid = var_of(g, var::genesys_call_uuid);
+    const std::string call_id = !g.call_id.empty() ? g.call_id : var_of(g, var::genesys_call_id);
+    if (agent == nullptr) {
+        if (g.state == "Up") {
+            // It was answered, so it had an agent leg: the agent hung up while we were away.
+            observer_.resync_repair("genesys_partner_gone");
+            spdlog::warn(
+                "resync: hanging up Genesys leg {} (DN={} Call-ID={}): its agent leg is gone", g.id,
+                g.exten, call_id);
+            out.push_back(HangupChannel{g.id, g.id, cause::normal_clearing});
+            return;
+        }
+        observer_.resync_repair("adopted");
+        spdlog::warn("resync: adopting Genesys leg {} for DN {} that waited in the app", g.id,
+                     g.exten);
+        auto more = on(GenesysLegEntered{g.id, g.name, g.exten, call_id, uuid}, now);
+        out.insert(out.end(), more.begin(), more.end());
+        return;
+    }
+    Call c;
+    c.key = g.id;
+    c.dn = g.exten;
+    c.call_id = call_id;
+    c.call_uuid = uuid;
+    c.genesys_channel = g.id;
+    c.genesys_channel_name = g.name;
+    c.agent_channel = agent->id;
+    c.agent_channel_name = agent->name;
+    c.bridge = bridge_id(g.id);
+    c.policy = policy_named(var_of(*agent, var::policy)).value_or(config_.policy_for(g.exten));
+    c.created = now - g.age.value_or(std::chrono::milliseconds(0));
+    if (!valid_dn(c.dn)) {
+        observer_.resync_repair("invalid_hungup");
+        spdlog::warn("resync: Genesys leg {} has no valid DN ('{}'): hanging up both legs", g.id,
+                     c.dn);
+        out.push_back(HangupChannel{g.id, agent->id, cause::normal_clearing});
+        out.push_back(HangupChannel{g.id, g.id, cause::normal_clearing});
+        return;
+    }
+    const char* action = "adopted_dialing";
+    if (bridged && agent->state == "Up" && g.state == "Up") {
+        c.state = var_of(g, var::held) == "1" ? CallState::held : CallState::connected;
+        c.agent_up = true;
+        c.answered_at = now;
+        action = c.state == CallState::held ? "adopted_held" : "adopted_connected";
+    } else if (agent->state == "Up") {
+        c.state = CallState::answer_requested;  // BridgeEstablished makes it connected
+        action = "adopted_answered";
+    } else if (agent->state == "Ringing") {
+        c.state = CallState::ringing;
+        c.ringing_at = now;
+        action = "adopted_ringing";
+    } else {
+        // Dialled or not, nobody knows: the agent's 180 or the ring timer moves it on.
+        c.state = CallState::dialing;
+    }
+    Call& call = registry_.add(std::move(c));
+    observer_.resync_repair(action);
+    spdlog::warn("resync: adopted call {} agent={} state={} policy={}", who(call),
+                 call.agent_channel_name, to_string(call.state), to_string(call.policy));
+    if (before_answer(call.state)) {
+        // The ring timeout counts from the Genesys leg's creation, as it did before the restart.
+        const auto full =
+            std::chrono::duration_cast<std::chrono::milliseconds>(config_.agent_ring_timeout);
+        const auto age = g.age.value_or(std::chrono::milliseconds(0));
+        start_ring_timer(call, age < full ? full - age : std::chrono::milliseconds(0), out);
+    }
+    if (call.state == CallState::answer_requested) {
+        auto more = on(ChannelAnswered{agent->id}, now);
+        out.insert(out.end(), more.begin(), more.end());
+    } else if (call.state == CallState::ringing && g.state != "Ringing" && g.state != "Up") {
+        out.push_back(RingGenesys{call.key, call.genesys_channel});
+    }
+    replay_recorded_notify(call, g, now, out);
+}
+
+// A call talkgate knows, after a reconnect: catch up with what its legs did meanwhile.
+void CallFlow::reconcile(Call& call, const ChannelSnapshot& g, const ChannelSnapshot& agent,
+                         TimePoint now, Commands& out) {
+    auto run = [&](const Event& e) {
+        auto more = std::visit([&](const auto& ev) { return on(ev, now); }, e);
+        out.insert(out.end(), more.begin(), more.end());
+    };
+    if (call.state == CallState::offered && call.agent_channel_name.empty()) {
+        observer_.resync_repair("caught_up");
+        run(AgentLegEntered{agent.id, agent.name, call.key});
+    }
+    if (agent.state == "Ringing" && call.state == CallState::dialing) {
+        observer_.resync_repair("caught_up");
+        run(ChannelRinging{agent.id});
+    }
+    if (agent.state == "Up" && !call.agent_up) {
+        observer_.resync_repair("caught_up");
+        run(ChannelAnswered{agent.id});
+    }
+    if (registry_.by_key(call.key) != nullptr) replay_recorded_notify(call, g, now, out);
+}
+
+// The module answers Genesys's NOTIFY itself and records it on the Genesys leg, so one that
+// came while talkgate was away is acted on now.
+void CallFlow::replay_recorded_notify(Call& call, const ChannelSnapshot& g, TimePoint now,
+                                      Commands& out) {
+    const std::string event = var_of(g, var::notify_event);
+    if (event != "talk" && event != "hold") return;
+    NotifyReceived n;
+    n.kind = event == "talk" ? NotifyKind::talk : NotifyKind::hold;
+    n.event_name = event;
+    n.call_id = call.call_id;
+    n.dn = call.dn;
+    n.call_uuid = var_of(g, var::genesys_call_uuid);
+    n.source = "recorded";
+    n.received_at = now;
+    spdlog::info("resync: NOTIFY {} recorded on the Genesys leg (CSeq {}): {} state={}", event,
+                 var_of(g, var::notify_cseq), who(call), to_string(call.state));
+    act_on_notify(call, n, now, out);
+}
+
+void CallFlow::start_ring_timer(Call& call, std::chrono::milliseconds after, Commands& out) {
+    call.ring_timer = next_timer_++;
+    out.push_back(StartTimer{call.key, TimerKind::agent_no_answer, call.ring_timer, after});
 }
 
 ManualAnswerResult CallFlow::answer_manually(const std::string& dn, TimePoint now) {

@@ -5,7 +5,6 @@
 #include "flow/commands.hpp"
 #include "flow/events.hpp"
 
-#include <functional>
 #include <string>
 
 namespace talkgate::flow {
@@ -36,9 +35,7 @@ struct ManualAnswerResult {
 // no threads; the controller runs it on one executor and carries out its commands.
 class CallFlow {
   public:
-    using IdSource = std::function<std::string(const char* kind)>;
-
-    CallFlow(const Config& config, FlowObserver& observer, IdSource ids);
+    CallFlow(const Config& config, FlowObserver& observer);
 
     Commands handle(const Event& event, TimePoint now);
     ManualAnswerResult answer_manually(const std::string& dn, TimePoint now);
@@ -58,6 +55,15 @@ class CallFlow {
     Commands on(const TimerFired& e, TimePoint now);
     Commands on(const Resync& e, TimePoint now);
 
+    void act_on_notify(Call& call, const NotifyReceived& n, TimePoint now, Commands& out);
+    void adopt(const ChannelSnapshot& genesys, const ChannelSnapshot* agent, bool bridged,
+               TimePoint now, Commands& out);
+    void reconcile(Call& call, const ChannelSnapshot& genesys, const ChannelSnapshot& agent,
+                   TimePoint now, Commands& out);
+    void replay_recorded_notify(Call& call, const ChannelSnapshot& genesys, TimePoint now,
+                                Commands& out);
+    void start_ring_timer(Call& call, std::chrono::milliseconds after, Commands& out);
+
     Call* match(const NotifyReceived& n);
     void request_answer(Call& call, TimePoint now, Commands& out, const char* why);
     void reject_genesys(Call& call, int cause, const std::string& outcome, Commands& out);
@@ -65,7 +71,6 @@ class CallFlow {
 
     const Config& config_;
     FlowObserver& observer_;
-    IdSource ids_;
     CallRegistry registry_;
     std::uint64_t next_timer_ = 1;
 };

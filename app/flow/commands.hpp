@@ -79,6 +79,14 @@ struct HangupChannel {
     int reason_code = 16;
 };
 
+// ARI POST /channels/{id}/variable: call state kept in Asterisk for the next start.
+struct SetChannelVar {
+    std::string call_key;
+    std::string channel_id;
+    std::string name;
+    std::string value;
+};
+
 struct DestroyBridge {
     std::string bridge_id;
 };
@@ -90,9 +98,9 @@ struct StartTimer {
     std::chrono::milliseconds after;
 };
 
-using Command =
-    std::variant<CreateAgentLeg, DialAgent, RingGenesys, SendAgentNotify, BridgeApiAnswer,
-                 BridgeApiNotify, AnswerAndBridge, HangupChannel, DestroyBridge, StartTimer>;
+using Command = std::variant<CreateAgentLeg, DialAgent, RingGenesys, SendAgentNotify,
+                             BridgeApiAnswer, BridgeApiNotify, AnswerAndBridge, HangupChannel,
+                             SetChannelVar, DestroyBridge, StartTimer>;
 
 using Commands = std::vector<Command>;
 

@@ -2,6 +2,9 @@
 
 #include "flow/call.hpp"
 
+#include <chrono>
+#include <map>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -68,18 +71,27 @@ struct TimerFired {
     std::uint64_t id;
 };
 
-// After a (re)connect: the channels Asterisk has. The flow closes calls whose channels are gone.
+// After a (re)connect: the channels and bridges Asterisk has. The flow adopts the calls they
+// make up, closes calls whose channels are gone and hangs up legs whose partner is gone.
 struct ChannelSnapshot {
     std::string id;
     std::string name;
-    std::string state;    // ARI state: Ring, Ringing, Up, ...
-    std::string context;  // dialplan context (from-genesys for a Genesys leg)
-    std::string exten;    // the dialled DN for a Genesys leg
-    std::string call_id;  // protocol_id
-    bool in_app = false;  // the channel is in our Stasis app
+    std::string state;                        // ARI state: Ring, Ringing, Up, ...
+    std::string context;                      // dialplan context (from-genesys for a Genesys leg)
+    std::string exten;                        // the dialled DN for a Genesys leg
+    std::string call_id;                      // protocol_id
+    bool in_app = false;                      // the channel is in our Stasis app
+    std::map<std::string, std::string> vars;  // ari.conf channelvars (see flow/channel_vars.hpp)
+    std::optional<std::chrono::milliseconds> age;  // since its creationtime, when known
+};
+struct BridgeSnapshot {
+    std::string id;
+    std::string name;
+    std::vector<std::string> channels;
 };
 struct Resync {
     std::vector<ChannelSnapshot> channels;
+    std::vector<BridgeSnapshot> bridges;
 };
 
 using Event =

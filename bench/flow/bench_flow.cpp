@@ -48,11 +48,6 @@ std::string call_id(std::size_t i) {
 }
 
 // Ids as the controller makes them (unique per process), without a global counter.
-CallFlow::IdSource counter_ids() {
-    auto next = std::make_shared<std::uint64_t>(0);
-    return [next](const char* kind) { return std::string(kind) + "-" + std::to_string(++*next); };
-}
-
 // The events of one call; the agent leg's id is the one CreateAgentLeg chose.
 struct Ladder {
     Event entered, agent_entered, ringing, notify, answered, bridged, gone;
@@ -103,7 +98,7 @@ void BM_CallLadder(benchmark::State& state) {
     LogScope logs(state.range(1) == 1);
     Config config;
     FlowObserver observer;
-    CallFlow flow(config, observer, counter_ids());
+    CallFlow flow(config, observer);
     TimePoint now{};
     fill(flow, static_cast<std::size_t>(state.range(0)) - 1, now);
     Ladder l("measured", "1002", call_id(999999));
@@ -134,7 +129,7 @@ void BM_NotifyTalk(benchmark::State& state) {
     constexpr std::size_t kBatch = 256;
     Config config;
     FlowObserver observer;
-    CallFlow flow(config, observer, counter_ids());
+    CallFlow flow(config, observer);
     TimePoint now{};
     const auto live = static_cast<std::size_t>(state.range(0));
     fill(flow, live > kBatch ? live - kBatch : 0, now);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 
 namespace talkgate::flow {
 namespace {
@@ -51,9 +52,7 @@ class CallFlowTest : public ::testing::Test {
 
     CallFlow& flow() {
         if (!flow_) {
-            flow_ = std::make_unique<CallFlow>(config, observer, [this](const char* kind) {
-                return std::string(kind) + "-" + std::to_string(++ids_);
-            });
+            flow_ = std::make_unique<CallFlow>(config, observer);
         }
         return *flow_;
     }
@@ -87,7 +86,6 @@ class CallFlowTest : public ::testing::Test {
     Config config;
     RecordingObserver observer;
     TimePoint now{};
-    int ids_ = 0;
     std::unique_ptr<CallFlow> flow_;
 };
 
@@ -330,16 +328,56 @@ TEST_F(CallFlowTest, ManualAnswerOutcomes) {
     EXPECT_EQ(flow().answer_manually("1002", now).outcome, ManualAnswerOutcome::not_ringing);
 }
 
+ChannelSnapshot snap(const std::string& id, const std::string& name, const std::string& state,
+                     const std::string& context = "", const std::string& exten = "",
+                     const std::string& call_id = "", std::map<std::string, std::string> vars = {},
+                     std::optional<std::chrono::milliseconds> age = std::nullopt) {
+    ChannelSnapshot c;
+    c.id = id;
+    c.name = name;
+    c.state = state;
+    c.context = context;
+    c.exten = exten;
+    c.call_id = call_id;
+    c.in_app = true;
+    c.vars = std::move(vars);
+    c.age = age;
+    return c;
+}
+
+// A Genesys leg as the dialplan leaves it (variables), for DN 1002.
+ChannelSnapshot genesys_leg(const std::string& id, const std::string& state,
+                            std::map<std::string, std::string> more = {},
+                            std::optional<std::chrono::milliseconds> age = std::nullopt) {
+    std::map<std::string, std::string> vars = {{"GENESYS_CALL_ID", "cid-" + id},
+                                               {"GENESYS_CALL_UUID", "UUID-" + id}};
+    for (auto& [k, v] : more) vars[k] = v;
+    return snap(id, "PJSIP/genesys-" + id, state, "from-genesys", "1002", "cid-" + id, vars, age);
+}
+
+ChannelSnapshot agent_leg(const std::string& key, const std::string& state,
+                          const std::string& policy = "notify") {
+    return snap(key + "-agent", "PJSIP/1002-" + key, state, "", "", "",
+                {{"TALKGATE_CALL_KEY", key}, {"TALKGATE_POLICY", policy}});
+}
+
+TEST_F(CallFlowTest, AgentLegAndBridgeAreNamedAfterTheCallAndCarryItsIdentity) {
+    auto create = only<CreateAgentLeg>(send(GenesysLegEntered{"g1", "n", "1002", "c", "U"}));
+    EXPECT_EQ(create.agent_channel_id, "g1-agent");
+    EXPECT_EQ(create.variables.at("TALKGATE_CALL_KEY"), "g1");
+    EXPECT_EQ(create.variables.at("TALKGATE_POLICY"), "notify");
+    EXPECT_EQ(flow().registry().all().front()->bridge, "g1-bridge");
+}
+
 TEST_F(CallFlowTest, ResyncClosesCallsWhoseChannelsVanishedAndAdoptsWaitingGenesysLegs) {
     auto agent = ring("g1", "1002", "cid-1");
     ring("g2", "1003", "cid-2");
     Resync r;
-    r.channels.push_back(
-        {"g1", "PJSIP/genesys-1", "Ringing", "from-genesys", "1002", "cid-1", true});
-    r.channels.push_back({agent, "PJSIP/1002-0001", "Ringing", "", "", "", true});
+    r.channels.push_back(snap("g1", "PJSIP/genesys-1", "Ringing", "from-genesys", "1002", "cid-1"));
+    r.channels.push_back(snap(agent, "PJSIP/1002-0001", "Ringing"));
     // g2 and its agent are gone; g9 waited in the app while we were away; x1 is an orphan.
-    r.channels.push_back({"g9", "PJSIP/genesys-9", "Ring", "from-genesys", "1004", "cid-9", true});
-    r.channels.push_back({"x1", "PJSIP/1005-0009", "Up", "from-agents", "", "", true});
+    r.channels.push_back(snap("g9", "PJSIP/genesys-9", "Ring", "from-genesys", "1004", "cid-9"));
+    r.channels.push_back(snap("x1", "PJSIP/1005-0009", "Up", "from-agents"));
     auto cmds = send(r);
     EXPECT_EQ(flow().registry().size(), 2u);  // g1 kept, g9 adopted
     EXPECT_EQ(only<CreateAgentLeg>(cmds).endpoint, "PJSIP/1004");
@@ -347,6 +385,190 @@ TEST_F(CallFlowTest, ResyncClosesCallsWhoseChannelsVanishedAndAdoptsWaitingGenes
     ASSERT_EQ(hangups.size(), 1u);
     EXPECT_EQ(hangups[0].channel_id, "x1");
     EXPECT_EQ(observer.repairs, (std::vector<std::string>{"closed", "adopted", "orphan_hungup"}));
+}
+
+TEST_F(CallFlowTest, ResyncAdoptsABridgedPairAsConnectedWithItsFullIdentity) {
+    Resync r;
+    r.channels = {genesys_leg("g1", "Up"), agent_leg("g1", "Up", "off")};
+    r.bridges = {{"g1-bridge", "talkgate", {"g1", "g1-agent"}}};
+    auto cmds = send(r);
+    EXPECT_TRUE(all_of<HangupChannel>(cmds).empty());
+    EXPECT_TRUE(all_of<DestroyBridge>(cmds).empty());
+    EXPECT_TRUE(all_of<StartTimer>(cmds).empty());
+    ASSERT_EQ(flow().registry().size(), 1u);
+    const Call& c = *flow().registry().all().front();
+    EXPECT_EQ(c.state, CallState::connected);
+    EXPECT_EQ(c.key, "g1");
+    EXPECT_EQ(c.dn, "1002");
+    EXPECT_EQ(c.call_id, "cid-g1");
+    EXPECT_EQ(c.call_uuid, "UUID-g1");
+    EXPECT_EQ(c.agent_channel, "g1-agent");
+    EXPECT_EQ(c.agent_channel_name, "PJSIP/1002-g1");
+    EXPECT_EQ(c.bridge, "g1-bridge");
+    EXPECT_EQ(c.policy, AnswerPolicy::off);
+    EXPECT_EQ(observer.repairs, (std::vector<std::string>{"adopted_connected"}));
+
+    // Hold (matched by Call-ID), then hangup from Genesys, exactly as on a new call.
+    auto hold = send(notify(NotifyKind::hold, "cid-g1", "1002", "UUID-g1"));
+    EXPECT_EQ(only<SendAgentNotify>(hold).agent_channel_name, "PJSIP/1002-g1");
+    auto var = only<SetChannelVar>(hold);
+    EXPECT_EQ(var.channel_id, "g1");
+    EXPECT_EQ(var.name, "TALKGATE_HELD");
+    EXPECT_EQ(var.value, "1");
+    auto bye = send(ChannelGone{"g1", 16});
+    EXPECT_EQ(only<HangupChannel>(bye).channel_id, "g1-agent");
+    EXPECT_EQ(only<DestroyBridge>(bye).bridge_id, "g1-bridge");
+    EXPECT_EQ(flow().registry().size(), 0u);
+}
+
+TEST_F(CallFlowTest, ResyncAdoptsAHeldPairAndNotifyTalkRetrieves) {
+    Resync r;
+    r.channels = {genesys_leg("g1", "Up", {{"TALKGATE_HELD", "1"}}), agent_leg("g1", "Up")};
+    r.bridges = {{"g1-bridge", "talkgate", {"g1-agent", "g1"}}};
+    send(r);
+    ASSERT_EQ(flow().registry().size(), 1u);
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::held);
+    auto talk = send(notify(NotifyKind::talk, "cid-g1"));
+    EXPECT_EQ(only<SendAgentNotify>(talk).event, "talk");
+    EXPECT_EQ(only<BridgeApiNotify>(talk).event, "talk");
+    EXPECT_EQ(only<SetChannelVar>(talk).value, "0");
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::connected);
+    // The agent hangs up: Genesys is hung up too.
+    auto bye = send(ChannelGone{"g1-agent", 16});
+    EXPECT_EQ(only<HangupChannel>(bye).channel_id, "g1");
+    EXPECT_EQ(observer.ended, (std::vector<std::string>{"agent_hangup"}));
+}
+
+TEST_F(CallFlowTest, ResyncAdoptsARingingPairWithTheRestOfItsRingTime) {
+    Resync r;
+    r.channels = {genesys_leg("g1", "Ringing", {}, 5000ms), agent_leg("g1", "Ringing")};
+    auto cmds = send(r);
+    ASSERT_EQ(flow().registry().size(), 1u);
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::ringing);
+    EXPECT_TRUE(all_of<RingGenesys>(cmds).empty());  // Genesys already rings
+    auto timer = only<StartTimer>(cmds);
+    EXPECT_EQ(timer.after, 15000ms);  // 20 s ring timeout, leg 5 s old
+    EXPECT_EQ(observer.repairs, (std::vector<std::string>{"adopted_ringing"}));
+
+    // Genesys's retransmitted NOTIFY talk (HEP) answers it.
+    auto talk = send(notify(NotifyKind::talk, "cid-g1"));
+    EXPECT_EQ(only<SendAgentNotify>(talk).agent_channel_name, "PJSIP/1002-g1");
+    EXPECT_EQ(all_of<BridgeApiAnswer>(talk).size(), 1u);
+    auto up = send(ChannelAnswered{"g1-agent"});
+    auto bridge = only<AnswerAndBridge>(up);
+    EXPECT_EQ(bridge.bridge_id, "g1-bridge");
+    EXPECT_EQ(bridge.genesys_channel_id, "g1");
+    send(BridgeEstablished{"g1"});
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::connected);
+}
+
+TEST_F(CallFlowTest, AdoptedRingingCallTimesOutOnItsNewTimer) {
+    Resync r;
+    r.channels = {genesys_leg("g1", "Ringing", {}, 25000ms), agent_leg("g1", "Ringing")};
+    auto timer = only<StartTimer>(send(r));
+    EXPECT_EQ(timer.after, 0ms);  // past its ring time already
+    auto cmds = send(TimerFired{"g1", TimerKind::agent_no_answer, timer.id});
+    auto hangups = all_of<HangupChannel>(cmds);
+    ASSERT_EQ(hangups.size(), 2u);
+    EXPECT_EQ(hangups[0].channel_id, "g1-agent");
+    EXPECT_EQ(hangups[1].reason_code, cause::no_user_response);
+    EXPECT_EQ(observer.ended, (std::vector<std::string>{"no_answer"}));
+}
+
+TEST_F(CallFlowTest, ResyncActsOnANotifyTalkTheModuleRecordedWhileAway) {
+    Resync r;
+    r.channels = {genesys_leg("g1", "Ringing",
+                              {{"GENESYS_NOTIFY_EVENT", "talk"},
+                               {"GENESYS_NOTIFY_CSEQ", "2"},
+                               {"GENESYS_CALL_UUID", "UUID-NEW"}}),
+                  agent_leg("g1", "Ringing")};
+    auto cmds = send(r);
+    EXPECT_EQ(only<SendAgentNotify>(cmds).event, "talk");
+    EXPECT_EQ(only<BridgeApiAnswer>(cmds).call_uuid, "UUID-NEW");
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::answer_requested);
+    EXPECT_EQ(observer.received, 0);  // a replay, not a new NOTIFY
+}
+
+TEST_F(CallFlowTest, ResyncActsOnARecordedHoldOnceAndNotOnAHoldAlreadyDone) {
+    Resync r;
+    r.channels = {genesys_leg("g1", "Up", {{"GENESYS_NOTIFY_EVENT", "hold"}}),
+                  agent_leg("g1", "Up")};
+    r.bridges = {{"g1-bridge", "talkgate", {"g1", "g1-agent"}}};
+    auto cmds = send(r);
+    EXPECT_EQ(only<SendAgentNotify>(cmds).event, "hold");
+    EXPECT_EQ(only<SetChannelVar>(cmds).value, "1");
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::held);
+    // The same snapshot again (a second reconnect, talkgate now knows the call): nothing.
+    r.channels[0].vars["TALKGATE_HELD"] = "1";
+    EXPECT_TRUE(send(r).empty());
+}
+
+TEST_F(CallFlowTest, ResyncAnswersAndBridgesAnAgentThatAnsweredWhileAway) {
+    Resync r;
+    r.channels = {genesys_leg("g1", "Ringing"), agent_leg("g1", "Up")};
+    auto cmds = send(r);
+    auto bridge = only<AnswerAndBridge>(cmds);
+    EXPECT_EQ(bridge.agent_channel_id, "g1-agent");
+    EXPECT_EQ(bridge.bridge_id, "g1-bridge");
+    send(BridgeEstablished{"g1"});
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::connected);
+    EXPECT_EQ(observer.repairs, (std::vector<std::string>{"adopted_answered"}));
+}
+
+TEST_F(CallFlowTest, ResyncAdoptsADialledAgentLegAndWaitsForItsRinging) {
+    Resync r;
+    r.channels = {genesys_leg("g1", "Ring"), agent_leg("g1", "Down")};
+    auto cmds = send(r);
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::dialing);
+    EXPECT_EQ(only<StartTimer>(cmds).after, 20000ms);  // creation time unknown: the whole time
+    EXPECT_TRUE(all_of<DialAgent>(cmds).empty());
+    auto ringing = send(ChannelRinging{"g1-agent"});
+    EXPECT_EQ(only<RingGenesys>(ringing).channel_id, "g1");
+}
+
+TEST_F(CallFlowTest, ResyncHangsUpOnlyLegsWhosePartnerIsGone) {
+    Resync r;
+    // g1 was connected and its agent left; g2's agent leg lost its Genesys leg; g3 is whole.
+    r.channels = {genesys_leg("g1", "Up"), agent_leg("g2", "Up"), genesys_leg("g3", "Up"),
+                  agent_leg("g3", "Up")};
+    r.bridges = {{"g1-bridge", "talkgate", {"g1"}},
+                 {"g2-bridge", "talkgate", {"g2-agent"}},
+                 {"g3-bridge", "talkgate", {"g3", "g3-agent"}},
+                 {"other", "someone-else", {}}};
+    auto cmds = send(r);
+    std::vector<std::string> hung;
+    for (const auto& h : all_of<HangupChannel>(cmds)) hung.push_back(h.channel_id);
+    EXPECT_EQ(hung, (std::vector<std::string>{"g1", "g2-agent"}));
+    std::vector<std::string> destroyed;
+    for (const auto& d : all_of<DestroyBridge>(cmds)) destroyed.push_back(d.bridge_id);
+    EXPECT_EQ(destroyed, (std::vector<std::string>{"g1-bridge", "g2-bridge"}));
+    ASSERT_EQ(flow().registry().size(), 1u);
+    EXPECT_EQ(flow().registry().all().front()->key, "g3");
+    EXPECT_EQ(observer.repairs, (std::vector<std::string>{"genesys_partner_gone",
+                                                          "adopted_connected", "agent_partner_gone",
+                                                          "bridge_destroyed", "bridge_destroyed"}));
+}
+
+TEST_F(CallFlowTest, ResyncCatchesAKnownCallUpWithWhatItsAgentDidMeanwhile) {
+    auto agent = ring("g1", "1002", "cid-1");
+    Resync r;
+    r.channels = {snap("g1", "PJSIP/genesys-1", "Ringing", "from-genesys", "1002", "cid-1"),
+                  snap(agent, "PJSIP/1002-0001", "Up")};
+    auto cmds = send(r);
+    EXPECT_EQ(only<AnswerAndBridge>(cmds).agent_channel_id, agent);
+    EXPECT_EQ(observer.repairs, (std::vector<std::string>{"caught_up"}));
+    // And once more: nothing left to do.
+    observer.repairs.clear();
+    EXPECT_TRUE(send(r).empty());
+}
+
+TEST_F(CallFlowTest, ResyncDialsAKnownCallsAgentLegWhoseStasisStartWasMissed) {
+    send(GenesysLegEntered{"g1", "PJSIP/genesys-1", "1002", "cid-1", ""});
+    Resync r;
+    r.channels = {snap("g1", "PJSIP/genesys-1", "Ring", "from-genesys", "1002", "cid-1"),
+                  snap("g1-agent", "PJSIP/1002-0001", "Down")};
+    auto cmds = send(r);
+    EXPECT_EQ(only<DialAgent>(cmds).agent_channel_id, "g1-agent");
 }
 
 }  // namespace

@@ -99,6 +99,14 @@ std::string TalkgateProcess::stop(std::chrono::milliseconds grace) {
     return "killed after " + std::to_string(grace.count()) + " ms";
 }
 
+void TalkgateProcess::kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+}
+
 std::string TalkgateProcess::log() const {
     std::ifstream in(log_path_);
     std::stringstream ss;

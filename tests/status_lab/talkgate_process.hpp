@@ -21,6 +21,8 @@ class TalkgateProcess {
     bool running();
     // SIGTERM, a bounded wait, then SIGKILL; returns the exit status text.
     std::string stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+    // SIGKILL, as a crash or the OOM killer would: talkgate cleans nothing up.
+    void kill();
     std::string log() const;
     const std::string& log_path() const { return log_path_; }
 

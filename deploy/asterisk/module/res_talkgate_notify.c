@@ -31,6 +31,7 @@
 #include "asterisk/json.h"
 #include "asterisk/lock.h"
 #include "asterisk/module.h"
+#include "asterisk/pbx.h"
 #include "asterisk/res_pjsip.h"
 #include "asterisk/res_pjsip_session.h"
 #include "asterisk/stasis.h"
@@ -217,6 +218,17 @@ static void answer_ok(struct ast_sip_session* session, pjsip_rx_data* rdata) {
     }
 }
 
+/* Kept on the channel so that a talkgate that was away when this NOTIFY came (restarting)
+ * finds it when it adopts the call: Genesys got its 200 and will not send it again. */
+static void record_on_channel(struct ast_channel* chan, const char* package, const char* cseq,
+                              const char* call_uuid) {
+    pbx_builtin_setvar_helper(chan, "GENESYS_NOTIFY_EVENT", package);
+    pbx_builtin_setvar_helper(chan, "GENESYS_NOTIFY_CSEQ", cseq);
+    if (call_uuid[0] != '\0') {
+        pbx_builtin_setvar_helper(chan, "GENESYS_CALL_UUID", call_uuid);
+    }
+}
+
 static void publish_user_event(struct ast_sip_session* session, pjsip_rx_data* rdata,
                                const char* package) {
     char call_id[VALUE_MAX];
@@ -240,6 +252,8 @@ static void publish_user_event(struct ast_sip_session* session, pjsip_rx_data* r
     header_value(rdata->msg_info.msg, "X-Genesys-CallUUID", NULL, call_uuid, sizeof(call_uuid));
     to_user(rdata, dn, sizeof(dn));
     snprintf(cseq, sizeof(cseq), "%d", rdata->msg_info.cseq ? rdata->msg_info.cseq->cseq : 0);
+
+    record_on_channel(chan, package, cseq, call_uuid);
 
     /* Never a key named Event: AMI would print a second "Event:" line. */
     blob = ast_json_pack("{s: s, s: s, s: s, s: s, s: s, s: s}", "eventname", USER_EVENT_NAME,

@@ -1,0 +1,199 @@
+#pragma once
+// The real talkgate executable against the real Asterisk lab, killed (SIGKILL) or stopped
+// (SIGTERM) in the middle of a call and started again: the call must go on under the new
+// process. sipp plays Genesys (127.0.0.2) and the agents (127.0.0.3).
+#include "fake_bridge_api.hpp"
+#include "lab_ari.hpp"
+#include "lab_env.hpp"
+#include "metrics_exposition_parser.hpp"
+#include "sipp.hpp"
+#include "talkgate_process.hpp"
+
+#include <cpprest/http_client.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace talkgate::test {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+inline bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < end; ++i) {
+        if (done()) return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return done();
+}
+
+class RestartLabTest : public ::testing::Test {
+  protected:
+    RestartLabTest() : lab_(LabEnv::get()) {}
+
+    // `hep`: NOTIFYs through HEP (stock Asterisk); else from the module's AMI/ARI user events.
+    void configure(bool hep) {
+        lab_.reset();
+        token_ = random_token(32);
+        dir_ = make_temp_dir("talkgate-restart-");
+        settings_ = {{"ARI_URL", lab_["LAB_ARI_URL"]},
+                     {"ARI_USER", lab_["LAB_ARI_USER"]},
+                     {"ARI_PASSWORD", lab_["LAB_ARI_PASSWORD"]},
+                     {"ARI_APP", lab_["LAB_ARI_APP"]},
+                     {"ASTERISK_HOST", lab_["LAB_AMI_HOST"]},
+                     {"ASTERISK_AMI_PORT", lab_["LAB_AMI_PORT"]},
+                     {"ASTERISK_AMI_USER", lab_["LAB_AMI_USER"]},
+                     {"ASTERISK_AMI_SECRET", lab_["LAB_AMI_SECRET"]},
+                     {"STATUS_LISTEN", "127.0.0.1:" + std::to_string(status_port())},
+                     {"STATUS_TOKEN", token_},
+                     {"BRIDGE_API_URL", bridge_.url()},
+                     {"AGENT_RING_TIMEOUT_S", "30"},
+                     {"LOG_LEVEL", "info"}};
+        if (hep) {
+            settings_["GENESYS_SIP_HOST"] = lab_["LAB_GENESYS_IP"];
+            settings_["HEP_LISTEN"] = "127.0.0.1:" + lab_["LAB_HEP_PORT"];
+            settings_["NOTIFY_SOURCES"] = "hep,ami";
+        } else {
+            settings_["NOTIFY_SOURCES"] = "ami,ari";
+        }
+    }
+
+    void TearDown() override {
+        if (process_) logs_ += "--- last talkgate (" + process_->stop() + ")\n" + process_->log();
+        for (const char* key : {"ARI_PASSWORD", "ASTERISK_AMI_SECRET", "STATUS_TOKEN"}) {
+            EXPECT_EQ(logs_.find(settings_[key]), std::string::npos) << key << " is in the log";
+        }
+        if (HasFailure()) std::cerr << "talkgate logs:\n" << logs_ << '\n';
+        process_.reset();
+        run_command("rm -rf '" + dir_ + "'", 10s);
+    }
+
+    int status_port() const { return lab_.port("LAB_PORT_BASE") + 6; }
+
+    // Starts a talkgate (a fresh one each time) and waits until /ready is 200.
+    void start() {
+        if (process_) logs_ += "--- talkgate " + std::to_string(runs_) + "\n" + process_->log();
+        process_.reset();
+        const std::string run_dir = dir_ + "/run" + std::to_string(++runs_);
+        run_command("mkdir -p '" + run_dir + "'", 10s);
+        process_ = std::make_unique<TalkgateProcess>(run_dir, settings_);
+        bool ready = wait_until(
+            [this] { return process_->running() && http("GET", "/ready").status == 200; }, 20s);
+        ASSERT_TRUE(ready) << "talkgate not ready:\n" << process_->log();
+    }
+
+    void kill() { process_->kill(); }
+
+    struct Reply {
+        int status = 0;
+        std::string text;
+        json body;  // discarded when the text is not JSON
+    };
+
+    static Reply get(const std::string& base, const std::string& target,
+                     const std::string& authorization) {
+        Reply r;
+        try {
+            web::http::client::http_client_config cfg;
+            cfg.set_timeout(5s);
+            web::http::client::http_client client(base, cfg);
+            web::http::http_request req(web::http::methods::GET);
+            req.set_request_uri(web::uri(target));
+            req.headers().add("Authorization", authorization);
+            auto resp = client.request(req).get();
+            r.status = resp.status_code();
+            r.text = resp.extract_utf8string(true).get();
+            r.body = json::parse(r.text, nullptr, false);
+        } catch (const std::exception&) {
+        }
+        return r;
+    }
+
+    Reply http(const std::string& method, const std::string& target) {
+        EXPECT_EQ(method, "GET");
+        return get("http://127.0.0.1:" + std::to_string(status_port()), target, "Bearer " + token_);
+    }
+
+    // Asterisk's own view, through ARI.
+    Reply ari(const std::string& target) const {
+        return get(lab_["LAB_ARI_URL"], "/ari" + target,
+                   basic_auth(lab_["LAB_ARI_USER"], lab_["LAB_ARI_PASSWORD"]));
+    }
+
+    std::string channel_var(const std::string& channel, const std::string& name) const {
+        auto r = ari("/channels/" + channel + "/variable?variable=" + name);
+        return r.status == 200 && r.body.is_object() ? r.body.value("value", "") : "";
+    }
+
+    // The one call on `dn` that /calls shows, or null.
+    json call_of(const std::string& dn) {
+        auto r = http("GET", "/calls/" + dn);
+        if (r.status != 200 || !r.body.is_object() || r.body["calls"].size() != 1) return nullptr;
+        return r.body["calls"][0];
+    }
+
+    json wait_call(const std::string& dn, const std::string& state,
+                   std::chrono::milliseconds deadline = 10s) {
+        json call;
+        wait_until(
+            [&] {
+                call = call_of(dn);
+                return call.is_object() && call["state"] == state;
+            },
+            deadline);
+        return call;
+    }
+
+    // talkgate_resync_repairs_total{action}, -1 when /metrics did not answer.
+    double repairs(const std::string& action) {
+        auto r = http("GET", "/metrics");
+        if (r.status != 200) return -1;
+        auto parsed = parse_prometheus_text(r.text);
+        return parsed.value("talkgate_resync_repairs_total", {{"action", action}}).value_or(0);
+    }
+
+    Sipp::Options agent(const std::string& dn, const std::string& scenario,
+                        std::vector<std::string> extra = {}) {
+        Sipp::Options o;
+        o.scenario = scenario;
+        o.local_ip = lab_["LAB_AGENT_IP"];
+        o.local_port = lab_.port("LAB_AGENT_PORT_BASE") + (std::stoi(dn) - 1000);
+        o.uac = false;
+        o.timeout = 60s;
+        o.extra = std::move(extra);
+        return o;
+    }
+
+    Sipp::Options genesys(const std::string& dn, const std::string& scenario,
+                          const std::string& uuid, int call_ms) {
+        Sipp::Options o;
+        o.scenario = scenario;
+        o.local_ip = lab_["LAB_GENESYS_IP"];
+        o.service = dn;
+        o.timeout = 60s;
+        o.extra = {"-set", "uuid", uuid, "-d", std::to_string(call_ms)};
+        return o;
+    }
+
+    std::string all_logs() const { return logs_ + (process_ ? process_->log() : ""); }
+
+    const LabEnv& lab_;
+    FakeBridgeApi bridge_;
+    std::string token_;
+    std::string dir_;
+    std::map<std::string, std::string> settings_;
+    std::unique_ptr<TalkgateProcess> process_;
+    std::string logs_;  // of the talkgates that ran before the current one
+    int runs_ = 0;
+};
+
+}  // namespace talkgate::test
