@@ -306,7 +306,7 @@ class ModuleConfigTest : public ModuleTest {
 };
 
 TEST_F(ModuleConfigTest, ReloadAppliesTheConfiguredEventPackages) {
-    write_config("[general]\nevents = talk\n");
+    write_config("[general]\nevents = talk\nendpoints = genesys\n");
     AriApp ari(lab);
     AmiListener ami(lab);
     const std::string uuid = "MODULECONFIG0001";
@@ -319,6 +319,32 @@ TEST_F(ModuleConfigTest, ReloadAppliesTheConfiguredEventPackages) {
     EXPECT_EQ(ari.post("/channels/" + str(channel, "id") + "/answer"), 204);
     EXPECT_EQ(sipp.wait_success(15s), "");
     EXPECT_EQ(ami.count(ami_notify(uuid, "hold")), 0u);
+}
+
+TEST_F(ModuleConfigTest, NotifyTalkFromAnEndpointNotNamedGenesysGetsNo200AndNoEvent) {
+    // Genesys's endpoint in the lab is `genesys`: first another endpoint is configured as
+    // Genesys's, then none at all (the default of a missing setting).
+    const std::vector<std::string> configs = {
+        "[general]\nevents = talk,hold\nendpoints = other\n",
+        "[general]\nevents = talk,hold\n",
+    };
+    for (std::size_t i = 0; i < configs.size(); ++i) {
+        SCOPED_TRACE(configs[i]);
+        write_config(configs[i]);
+        AriApp ari(lab);
+        AmiListener ami(lab);
+        const std::string uuid = "MODULENOTGENESYS" + std::to_string(i);
+        // sipp fails the call if its NOTIFY talk gets any response within 2 s.
+        Sipp sipp(lab,
+                  genesys("module_genesys_notify_unanswered.xml", uuid, {"-set", "other", "talk"}));
+        json channel = start_and_ring(ari, uuid, sipp);
+        ASSERT_FALSE(channel.is_null());
+        std::this_thread::sleep_for(2500ms);  // sipp's 2 s without a response to its NOTIFY
+        EXPECT_EQ(ari.post("/channels/" + str(channel, "id") + "/answer"), 204);
+        EXPECT_EQ(sipp.wait_success(15s), "");
+        EXPECT_EQ(ami.count(ami_notify(uuid, "talk")), 0u);
+        EXPECT_EQ(ari.count(ari_notify(uuid, "talk")), 0u);
+    }
 }
 
 TEST_F(ModuleTest, TransferStartedByAsteriskCompletesWithItsReferNotify) {

@@ -34,6 +34,7 @@
 #include "asterisk/pbx.h"
 #include "asterisk/res_pjsip.h"
 #include "asterisk/res_pjsip_session.h"
+#include "asterisk/sorcery.h"
 #include "asterisk/stasis.h"
 #include "asterisk/stasis_channels.h"
 #include "asterisk/strings.h"
@@ -49,6 +50,9 @@
 struct notify_packages {
     /* comma separated, lower case, no blanks: ",talk,hold," so that a lookup is strstr */
     char list[512];
+    /* The PJSIP endpoints (Genesys's) whose NOTIFYs are answered, in the same form; empty:
+     * none, so that a phone or trunk cannot answer, hold or retrieve calls by NOTIFY. */
+    char endpoints[512];
 };
 
 static AO2_GLOBAL_OBJ_STATIC(packages_holder);
@@ -92,6 +96,7 @@ static int load_config(int reload) {
     struct ast_flags flags = {reload ? CONFIG_FLAG_FILEUNCHANGED : 0};
     struct ast_config* cfg = ast_config_load(CONFIG_FILE, flags);
     const char* events = DEFAULT_EVENTS;
+    const char* endpoints = "";
     struct notify_packages* packages;
 
     if (cfg == CONFIG_STATUS_FILEUNCHANGED) {
@@ -107,6 +112,10 @@ static int load_config(int reload) {
         if (value) {
             events = value;
         }
+        value = ast_variable_retrieve(cfg, "general", "endpoints");
+        if (value) {
+            endpoints = value;
+        }
     }
 
     packages = ao2_alloc_options(sizeof(*packages), NULL, AO2_ALLOC_OPT_LOCK_NOLOCK);
@@ -117,13 +126,19 @@ static int load_config(int reload) {
         return -1;
     }
     normalise_list(events, packages->list, sizeof(packages->list));
+    normalise_list(endpoints, packages->endpoints, sizeof(packages->endpoints));
     if (cfg) {
         ast_config_destroy(cfg);
     }
     if (ast_strlen_zero(packages->list)) {
         ast_log(LOG_WARNING, "%s: 'events' names no event package: answering none\n", CONFIG_FILE);
     }
-    ast_verb(3, "talkgate NOTIFY: answering event packages %s\n", packages->list);
+    if (ast_strlen_zero(packages->endpoints)) {
+        ast_log(LOG_WARNING, "%s: 'endpoints' names no Genesys endpoint: answering no NOTIFY\n",
+                CONFIG_FILE);
+    }
+    ast_verb(3, "talkgate NOTIFY: answering event packages %s from endpoints %s\n",
+             packages->list, packages->endpoints);
     ao2_global_obj_replace_unref(packages_holder, packages);
     ao2_ref(packages, -1);
     return 0;
@@ -137,6 +152,21 @@ static int is_answered_package(const char* package) {
     if (packages && !ast_strlen_zero(package)) {
         snprintf(needle, sizeof(needle), ",%s,", package);
         found = strcasestr(packages->list, needle) != NULL;
+    }
+    ao2_cleanup(packages);
+    return found;
+}
+
+/* Whether the session's PJSIP endpoint is one of the configured Genesys endpoints. */
+static int is_genesys_session(struct ast_sip_session* session) {
+    struct notify_packages* packages = ao2_global_obj_ref(packages_holder);
+    char needle[VALUE_MAX + 2];
+    const char* name = session->endpoint ? ast_sorcery_object_get_id(session->endpoint) : NULL;
+    int found = 0;
+
+    if (packages && !ast_strlen_zero(name)) {
+        snprintf(needle, sizeof(needle), ",%s,", name);
+        found = strcasestr(packages->endpoints, needle) != NULL;
     }
     ao2_cleanup(packages);
     return found;
@@ -280,6 +310,12 @@ static int notify_incoming_request(struct ast_sip_session* session, pjsip_rx_dat
     event_package(event_value, package, sizeof(package));
     if (!is_answered_package(package)) {
         /* Not Genesys's: leave it to whatever else handles it (stock behaviour). */
+        return 0;
+    }
+    if (!is_genesys_session(session)) {
+        /* Only Genesys may answer, hold or retrieve a call this way: no 200, no event. */
+        ast_debug(1, "talkgate NOTIFY %s: endpoint is not a configured Genesys endpoint\n",
+                  package);
         return 0;
     }
 
