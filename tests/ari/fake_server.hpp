@@ -7,6 +7,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <functional>
@@ -40,9 +41,10 @@ class FakeServer {
         thread_.join();
         {
             std::lock_guard lock(mu_);
-            for (auto& s : sockets_) ::shutdown(s->native_handle(), SHUT_RDWR);
+            for (int fd : connection_fds_) ::shutdown(fd, SHUT_RDWR);
         }
         for (auto& t : sessions_) t.join();
+        for (int fd : connection_fds_) ::close(fd);
     }
 
     int port() const { return acceptor_.local_endpoint().port(); }
@@ -59,7 +61,7 @@ class FakeServer {
             ++accepted_;
             {
                 std::lock_guard lock(mu_);
-                sockets_.push_back(sock);
+                connection_fds_.push_back(::dup(sock->native_handle()));
             }
             sessions_.emplace_back([this, sock] {
                 try {
@@ -77,7 +79,9 @@ class FakeServer {
     std::thread thread_;
     std::vector<std::thread> sessions_;  // accept thread only, joined in close()
     std::mutex mu_;
-    std::vector<std::shared_ptr<tcp::socket>> sockets_;
+    // Duplicates of each connection's descriptor: close() shuts the connection down even after
+    // its session closed the socket, without racing the session for the socket object (TSan).
+    std::vector<int> connection_fds_;
     std::atomic<bool> stopping_{false};
     std::atomic<int> accepted_{0};
 };
