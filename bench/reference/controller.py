@@ -17,10 +17,12 @@ import os
 import socket
 import struct
 import sys
+import time
 import urllib.parse
 
 REST_CONNECTIONS = 48  # as talkgate's RestClient: below Asterisk's http.conf sessionlimit (100)
 REST_TIMEOUT_S = 10
+IDLE_REUSE_S = 10  # Asterisk closes keep-alive connections idle for 15 s (http.conf)
 AGENT_ARG = "talkgate-agent"
 
 
@@ -77,11 +79,22 @@ class Rest:
         data = await r.readexactly(length) if length else b""
         return status, data, close
 
+    def _pooled(self):
+        now = time.monotonic()
+        while self.idle:
+            conn, since = self.idle.pop()
+            if now - since < IDLE_REUSE_S:
+                return conn
+            conn[1].close()
+        return None
+
     async def call(self, method, path, body=b""):
         async with self.slots:
-            for attempt in range(2):  # a pooled connection Asterisk closed while idle: retry once
-                reused = bool(self.idle)
-                conn = self.idle.pop() if reused else await asyncio.open_connection(self.host, self.port)
+            for attempt in range(2):  # a pooled connection Asterisk closed: retry on a new one
+                conn = self._pooled() if attempt == 0 else None
+                reused = conn is not None
+                if conn is None:
+                    conn = await asyncio.open_connection(self.host, self.port)
                 try:
                     status, data, close = await asyncio.wait_for(
                         self._once(conn, method, path, body), REST_TIMEOUT_S)
@@ -96,7 +109,7 @@ class Rest:
                 if close:
                     conn[1].close()
                 else:
-                    self.idle.append(conn)
+                    self.idle.append((conn, time.monotonic()))
                 return status, data
         raise ConnectionError("unreachable")
 
