@@ -143,8 +143,9 @@ for kind in $controllers; do run_one "$kind"; done
             "${row_ok[$kind]}/${row_fail[$kind]}" "${row_rtt[$kind]}" "${row_cpu[$kind]}" \
             "${row_ctx[$kind]}" "${row_thr[$kind]}" "${row_core[$kind]}" "${row_ast[$kind]}" "${row_hwm[$kind]}"
     done
-    case " $controllers " in *" talkgate "*" reference "* | *" reference "*" talkgate "*)
-        printf 'talkgate / reference CPU per call: %.2f\n' \
-            "$(echo "${row_cpu[talkgate]} / ${row_cpu[reference]}" | bc -l 2>/dev/null || echo 0)" ;;
-    esac
+    if [ -n "${row_cpu[talkgate]:-}" ] && [ -n "${row_cpu[reference]:-}" ]; then
+        printf 'talkgate / reference: CPU per call %.2f, context switches per call %.1f\n' \
+            "$(echo "${row_cpu[talkgate]} / ${row_cpu[reference]}" | bc -l)" \
+            "$(echo "${row_ctx[talkgate]} / ${row_ctx[reference]}" | bc -l)"
+    fi
 } | tee "$run/summary.txt"
