@@ -75,7 +75,8 @@ row end >>"$out/summary.txt"
 tail -n 1 "$out/summary.txt"
 {
     echo "sipp genesys exit $genesys_rc; agent 1002: successful $(sipp_stat "$out/agent-stat.csv" "SuccessfulCall(C)"), failed $(sipp_stat "$out/agent-stat.csv" "FailedCall(C)")"
-    echo "NOTIFY -> 200 OK at Genesys: $(bench_notify_to_200_ms "$out" | bench_percentiles)"
+    echo "NOTIFY -> 200 OK at Genesys (sipp -trace_msg): $(bench_notify_to_200_wire_ms "$out" | bench_percentiles)"
+    echo "the same by sipp's rtd timer (4 ms steps): $(bench_notify_to_200_ms "$out" | bench_percentiles)"
     echo "talkgate VmHWM $(proc_hwm_kb "$tg") kB"
     bench_metrics | grep -E '^talkgate_(calls_total|events_dropped_total|notify_unmatched_total)' || true
     echo "load at end: $(uptime)"
