@@ -105,6 +105,18 @@ int main(int argc, char** argv) {
         controller.stop();
         io.stop();
     });
-    io.run();
+    // Handlers catch what they do not expect; this is the last line, so the loop never dies.
+    for (;;) {
+        try {
+            io.run();
+            break;
+        } catch (const std::exception& e) {
+            metrics.handler_errors.labels({"io_loop"}).inc();
+            spdlog::error("io loop: a handler threw: {} (carrying on)", e.what());
+        } catch (...) {
+            metrics.handler_errors.labels({"io_loop"}).inc();
+            spdlog::error("io loop: a handler threw a non-standard exception (carrying on)");
+        }
+    }
     return 0;
 }

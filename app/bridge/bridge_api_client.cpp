@@ -1,6 +1,7 @@
 #include "bridge/bridge_api_client.hpp"
 
 #include "config/config.hpp"
+#include "wire/json_text.hpp"
 
 #include <cpprest/http_client.h>
 #include <spdlog/spdlog.h>
@@ -91,7 +92,7 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
         ++r->outcome.attempts;
         web::http::http_request req(web::http::methods::POST);
         req.set_request_uri(r->path);
-        if (!r->body.is_null()) req.set_body(r->body.dump(), "application/json");
+        if (!r->body.is_null()) req.set_body(wire::json_text(r->body), "application/json");
         std::weak_ptr<State> weak = shared_from_this();
         pplx::task<web::http::http_response> task;
         try {
@@ -124,21 +125,27 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
             auto self = weak.lock();
             if (!self) return;
             boost::asio::post(self->io, [self, r, status, error, timed_out] {
-                const bool retryable = !timed_out && (status == 0 || status >= 500);
-                if (!error.empty() && retryable && r->outcome.attempts <= self->settings.retries) {
-                    r->fresh_pool = status == 0;
-                    auto delay = self->settings.backoff * (1 << (r->outcome.attempts - 1));
-                    spdlog::debug("bridge API {}: {} (attempt {}), retrying in {} ms",
-                                  r->outcome.url, error, r->outcome.attempts, delay.count());
-                    auto timer = std::make_shared<boost::asio::steady_timer>(self->io, delay);
-                    std::weak_ptr<State> w = self;
-                    timer->async_wait([w, r, timer](const boost::system::error_code& ec) {
-                        auto s = w.lock();
-                        if (!ec && s) s->attempt(r);
-                    });
-                    return;
+                try {
+                    const bool retryable = !timed_out && (status == 0 || status >= 500);
+                    if (!error.empty() && retryable &&
+                        r->outcome.attempts <= self->settings.retries) {
+                        r->fresh_pool = status == 0;
+                        auto delay = self->settings.backoff * (1 << (r->outcome.attempts - 1));
+                        spdlog::debug("bridge API {}: {} (attempt {}), retrying in {} ms",
+                                      r->outcome.url, error, r->outcome.attempts, delay.count());
+                        auto timer = std::make_shared<boost::asio::steady_timer>(self->io, delay);
+                        std::weak_ptr<State> w = self;
+                        timer->async_wait([w, r, timer](const boost::system::error_code& ec) {
+                            auto s = w.lock();
+                            if (!ec && s) s->attempt(r);
+                        });
+                        return;
+                    }
+                    self->finish(r, status, error, error.empty(), timed_out);
+                } catch (const std::exception& e) {
+                    // Nothing may escape onto the application's io thread.
+                    spdlog::error("bridge API {}: completion failed: {}", r->outcome.url, e.what());
                 }
-                self->finish(r, status, error, error.empty(), timed_out);
             });
         });
     }

@@ -6,9 +6,12 @@
 #include "intake/hep_listener.hpp"
 #include "intake/notify_deduplicator.hpp"
 #include "intake/user_event_source.hpp"
+#include "logging/rate_limit.hpp"
 #include "metrics/talkgate_metrics.hpp"
+#include "wire/wire_text.hpp"
 
 #include <ari/event_stream.hpp>
+#include <ari/handler_guard.hpp>
 #include <ari/rest_client.hpp>
 
 #include <spdlog/spdlog.h>
@@ -42,6 +45,8 @@ flow::NotifyReceived to_flow(const intake::NotifyEvent& n) {
     r.cseq = n.cseq;
     r.source = intake::to_string(n.source);
     r.received_at = n.received_at;
+    r.from_channel = n.source != intake::NotifySource::hep;
+    r.channel = n.channel;
     return r;
 }
 
@@ -95,6 +100,10 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
             hs.listen_host = config_.hep_listen.host;
             hs.listen_port = config_.hep_listen.port;
             hs.intake.capture_password = config_.hep_password;
+            // Runs on the io thread, where the listener reads; metrics are thread-safe anyway.
+            hs.on_reject = [&metrics = metrics_](intake::HepReject reason) {
+                metrics.notify_rejected.labels({intake::to_string(reason)}).inc();
+            };
             std::string ip_error;
             if (!intake::parse_ip_list(config_.genesys_sip_hosts, hs.intake.genesys_hosts,
                                        ip_error)) {
@@ -124,10 +133,10 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         as.events = "system,user";
         ami_ = std::make_unique<ami::Client>(io_, as);
         ami_->on_event([weak](const ami::Message& m) {
-            if (auto s = weak.lock()) s->on_ami_event(m);
+            if (auto s = weak.lock()) s->guard_.run("AMI event", [&] { s->on_ami_event(m); });
         });
         ami_->on_state([weak](const ami::ConnectionState& st) {
-            if (auto s = weak.lock()) s->on_ami_state(st);
+            if (auto s = weak.lock()) s->guard_.run("AMI state", [&] { s->on_ami_state(st); });
         });
         ami_->start();
 
@@ -202,6 +211,12 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     void notify_received(const flow::NotifyReceived& n) override {
         metrics_.notify(n.event_name, n.source);
     }
+    void notify_rejected(const flow::NotifyReceived&, const char* reason) override {
+        metrics_.notify_rejected.labels({reason}).inc();
+    }
+    void header_dropped(const char*) override {
+        metrics_.notify_rejected.labels({"bad_header"}).inc();
+    }
     void notify_unmatched(const flow::NotifyReceived& n) override {
         metrics_.notify_unmatched.labels({metrics::TalkgateMetrics::fold_event(n.event_name)})
             .inc();
@@ -225,7 +240,12 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     }
 
   private:
-    void post(std::function<void()> f) { boost::asio::post(io_, std::move(f)); }
+    // Every function run on the io thread goes through the guard: nothing escapes io.run().
+    void post(std::function<void()> f) {
+        boost::asio::post(io_, [weak = weak_from_this(), f = std::move(f)] {
+            if (auto s = weak.lock()) s->guard_.run("posted function", f);
+        });
+    }
 
     static std::string join(const std::vector<std::string>& v) {
         std::string out;
@@ -259,6 +279,16 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
 
     // NOTIFYs from every source meet here: one de-duplicator, so each acts once.
     void on_notify(intake::NotifyEvent n) {
+        if (!n.dropped_header.empty()) {
+            // The NOTIFY still acts (its Call-ID names the call); only the bad values are gone.
+            metrics_.notify_rejected.labels({"bad_header"}).inc();
+            std::uint64_t held_back = 0;
+            if (dropped_header_log_.allow(held_back))
+                spdlog::warn(
+                    "NOTIFY {} Call-ID={} from {}: dropped {} (not visible ASCII or too long); "
+                    "{} more since the last line",
+                    n.event, n.call_id, intake::to_string(n.source), n.dropped_header, held_back);
+        }
         if (!dedupe_.first_seen(n)) {
             metrics_.notify_duplicates.labels({intake::to_string(n.source)}).inc();
             spdlog::debug("NOTIFY {} Call-ID={} CSeq={} from {} already seen: dropped", n.event,
@@ -275,7 +305,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                 if (auto n = intake::notify_from_ari_userevent(ue->raw, &err)) {
                     on_notify(std::move(*n));
                 } else if (!err.empty()) {
-                    spdlog::warn("ARI GenesysNotify user event rejected: {}", err);
+                    user_event_rejected("ARI", err);
                 }
                 return;
             }
@@ -316,8 +346,16 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         if (auto n = intake::notify_from_ami_userevent(m.fields(), &err)) {
             on_notify(std::move(*n));
         } else if (!err.empty()) {
-            spdlog::warn("AMI GenesysNotify user event rejected: {}", err);
+            user_event_rejected("AMI", err);
         }
+    }
+
+    void user_event_rejected(const char* source, const std::string& why) {
+        metrics_.notify_rejected.labels({"malformed_user_event"}).inc();
+        std::uint64_t held_back = 0;
+        if (user_event_log_.allow(held_back))
+            spdlog::warn("{} GenesysNotify user event rejected: {} ({} more since the last line)",
+                         source, wire::escaped(why), held_back);
     }
 
     void on_ami_state(const ami::ConnectionState& st) {
@@ -508,8 +546,10 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         timer->async_wait([weak, c](const boost::system::error_code& ec) {
             auto s = weak.lock();
             if (!s || ec) return;
-            s->timers_.erase(c.id);
-            s->dispatch(flow::TimerFired{c.call_key, c.kind, c.id});
+            s->guard_.run("timer", [&] {
+                s->timers_.erase(c.id);
+                s->dispatch(flow::TimerFired{c.call_key, c.kind, c.id});
+            });
         });
     }
 
@@ -613,7 +653,9 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
             std::string who = "DN=" + c.dn + " Call-ID=" + c.call_id + " CallUUID=" + c.call_uuid;
             bridge_.answer(c.dn, host, [weak, who](const bridge::BridgeApiClient::Outcome& o) {
                 if (auto s = weak.lock())
-                    s->bridge_done(metrics::AnswerPath::bridge_answer, "answer", o, who);
+                    s->guard_.run("bridge API answer handler", [&] {
+                        s->bridge_done(metrics::AnswerPath::bridge_answer, "answer", o, who);
+                    });
             });
         });
     }
@@ -625,8 +667,10 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
             bridge_.notify(c.dn, host, c.call_id, c.call_uuid, c.event,
                            [weak, who](const bridge::BridgeApiClient::Outcome& o) {
                                if (auto s = weak.lock())
-                                   s->bridge_done(metrics::AnswerPath::bridge_notify,
-                                                  "genesys-call-notify", o, who);
+                                   s->guard_.run("bridge API notify handler", [&] {
+                                       s->bridge_done(metrics::AnswerPath::bridge_notify,
+                                                      "genesys-call-notify", o, who);
+                                   });
                            });
         });
     }
@@ -718,6 +762,11 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     boost::asio::steady_timer drop_poll_{io_};  // reads the clients' drop counters
     std::atomic<bool> stopping_{false};         // stop() was called: no more polling
     std::atomic<std::size_t> live_calls_{0};    // for the stop log line, from any thread
+    logging::RateLimit dropped_header_log_;     // one line per 10 s for NOTIFYs with bad values
+    logging::RateLimit user_event_log_;         // one line per 10 s for malformed user events
+    // Catches what a handler on the io thread did not expect: logged, counted, not fatal.
+    ari::HandlerGuard guard_{"controller",
+                             [this] { metrics_.handler_errors.labels({"controller"}).inc(); }};
 };
 
 Controller::Controller(boost::asio::io_context& io, const Config& config,

@@ -37,6 +37,10 @@ struct NotifyReceived {
     std::uint32_t cseq = 0;
     std::string source;  // hep, ami, ari, manual
     TimePoint received_at{};
+    // User events (AMI/ARI) name the channel they were raised on; such a NOTIFY acts only when
+    // that is the call's Genesys leg, so no other channel can answer or hold a call.
+    bool from_channel = false;
+    std::string channel;
 };
 
 // One tracked call. Its key is the Genesys leg's ARI channel id.

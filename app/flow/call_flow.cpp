@@ -13,6 +13,7 @@
 #include "flow/call_flow.hpp"
 
 #include "flow/channel_vars.hpp"
+#include "wire/wire_text.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -32,14 +33,6 @@ std::string who(const NotifyReceived& n) {
     return "DN=" + n.dn + " Call-ID=" + n.call_id +
            " CallUUID=" + (n.call_uuid.empty() ? "-" : n.call_uuid) +
            " CSeq=" + std::to_string(n.cseq) + " source=" + n.source;
-}
-
-bool valid_dn(const std::string& dn) {
-    if (dn.empty() || dn.size() > 32) return false;
-    return std::all_of(dn.begin(), dn.end(), [](char ch) {
-        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '*' || ch == '#' ||
-               ch == '+' || ch == '_' || ch == '.' || ch == '-';
-    });
 }
 
 std::string replace_all(std::string s, const std::string& what, const std::string& with) {
@@ -115,17 +108,24 @@ Commands CallFlow::handle(const Event& event, TimePoint now) {
 Commands CallFlow::on(const GenesysLegEntered& e, TimePoint now) {
     Commands out;
     if (registry_.by_channel(e.channel_id) != nullptr) return out;  // replayed StasisStart
-    if (!valid_dn(e.dn)) {
+    if (!wire::valid_dn(e.dn)) {
         spdlog::warn("call rejected: no valid DN in Stasis args (got '{}') channel={} Call-ID={}",
-                     e.dn, e.channel_id, e.call_id);
+                     wire::escaped(e.dn, 40), e.channel_id, wire::escaped(e.call_id, 80));
         out.push_back(HangupChannel{e.channel_id, e.channel_id, cause::unallocated});
         return out;
     }
     Call c;
     c.key = e.channel_id;
     c.dn = e.dn;
-    c.call_id = e.call_id;
-    c.call_uuid = e.call_uuid;
+    // Stasis args come from the Genesys INVITE: keep only values every consumer can carry.
+    if (wire::valid_call_id(e.call_id)) c.call_id = e.call_id;
+    if (wire::valid_call_uuid(e.call_uuid)) c.call_uuid = e.call_uuid;
+    if (c.call_id != e.call_id || c.call_uuid != e.call_uuid) {
+        observer_.header_dropped("Stasis args");
+        spdlog::warn(
+            "call {}: dropped a Call-ID or CallUUID that is not visible ASCII ('{}', '{}')",
+            e.channel_id, wire::escaped(e.call_id, 80), wire::escaped(e.call_uuid, 80));
+    }
     c.genesys_channel = e.channel_id;
     c.genesys_channel_name = e.channel_name;
     c.agent_channel = agent_channel_id(c.key);
@@ -202,6 +202,12 @@ Commands CallFlow::on(const NotifyReceived& n, TimePoint now) {
         spdlog::warn("NOTIFY {} for no known call: {} (ignored)", n.event_name, who(n));
         return out;
     }
+    if (n.from_channel && n.channel != call->genesys_channel) {
+        observer_.notify_rejected(n, "wrong_channel");
+        spdlog::warn("NOTIFY {} rejected: raised on channel '{}', not on the Genesys leg of {}",
+                     n.event_name, n.channel.empty() ? "-" : n.channel, who(*call));
+        return out;
+    }
     spdlog::info("NOTIFY {} received: {} state={}", n.event_name, who(n), to_string(call->state));
     act_on_notify(*call, n, now, out);
     return out;
@@ -211,7 +217,7 @@ Commands CallFlow::on(const NotifyReceived& n, TimePoint now) {
 // case is idempotent, so a NOTIFY already acted on changes nothing.
 void CallFlow::act_on_notify(Call& c, const NotifyReceived& n, TimePoint now, Commands& out) {
     Call* call = &c;
-    if (!n.call_uuid.empty() && n.call_uuid != call->call_uuid) {
+    if (wire::valid_call_uuid(n.call_uuid) && n.call_uuid != call->call_uuid) {
         spdlog::info("CallUUID of {} is now {}", who(*call), n.call_uuid);
         call->call_uuid = n.call_uuid;
     }
@@ -471,8 +477,10 @@ void CallFlow::adopt(const ChannelSnapshot& g, const ChannelSnapshot* agent, boo
     Call c;
     c.key = g.id;
     c.dn = g.exten;
-    c.call_id = call_id;
-    c.call_uuid = uuid;
+    // Values Asterisk holds for the call came from the wire once: keep only carriable ones.
+    if (wire::valid_call_id(call_id)) c.call_id = call_id;
+    if (wire::valid_call_uuid(uuid)) c.call_uuid = uuid;
+    if (c.call_id != call_id || c.call_uuid != uuid) observer_.header_dropped("adopted call");
     c.genesys_channel = g.id;
     c.genesys_channel_name = g.name;
     c.agent_channel = agent->id;
@@ -480,10 +488,10 @@ void CallFlow::adopt(const ChannelSnapshot& g, const ChannelSnapshot* agent, boo
     c.bridge = bridge_id(g.id);
     c.policy = policy_named(var_of(*agent, var::policy)).value_or(config_.policy_for(g.exten));
     c.created = now - g.age.value_or(std::chrono::milliseconds(0));
-    if (!valid_dn(c.dn)) {
+    if (!wire::valid_dn(c.dn)) {
         observer_.resync_repair("invalid_hungup");
         spdlog::warn("resync: Genesys leg {} has no valid DN ('{}'): hanging up both legs", g.id,
-                     c.dn);
+                     wire::escaped(c.dn, 40));
         out.push_back(HangupChannel{g.id, agent->id, cause::normal_clearing});
         out.push_back(HangupChannel{g.id, g.id, cause::normal_clearing});
         return;

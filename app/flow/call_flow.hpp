@@ -15,6 +15,10 @@ class FlowObserver {
     virtual ~FlowObserver() = default;
     virtual void notify_received(const NotifyReceived&) {}
     virtual void notify_unmatched(const NotifyReceived&) {}
+    // A value from the wire dropped for its bytes (`where` names it), the call goes on.
+    virtual void header_dropped(const char* /*where*/) {}
+    // A NOTIFY refused by the flow (label `reason` of talkgate_notify_rejected_total).
+    virtual void notify_rejected(const NotifyReceived&, const char* /*reason*/) {}
     // The answer commands went out; `since_notify` is from the NOTIFY talk (0 without one).
     virtual void answer_requested(const Call&, std::chrono::nanoseconds /*since_notify*/) {}
     virtual void genesys_answered(const Call&, std::chrono::nanoseconds /*since_notify*/) {}

@@ -1,5 +1,7 @@
 #include "hep_listener.hpp"
 
+#include "wire/wire_text.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
@@ -102,27 +104,41 @@ class HepListener::Impl : public std::enable_shared_from_this<Impl> {
             receive();
             return;
         }
+        // Whatever one datagram does, the listener goes on receiving.
+        guarded("datagram", [&] { handle(n); });
+        if (!stopped_) receive();
+    }
+
+    void handle(std::size_t n) {
         auto outcome = intake_.process(std::string_view(buffer_.data(), n),
                                        to_ip(sender_.address()), std::chrono::steady_clock::now());
         {
             std::lock_guard<std::mutex> lock(counters_mu_);
             snapshot_ = intake_.counters();
         }
-        if (outcome.kind == HepIntake::Outcome::Kind::rejected) log_reject(outcome);
+        if (outcome.kind == HepIntake::Outcome::Kind::rejected) {
+            log_reject(outcome);
+            if (settings_.on_reject)
+                guarded("reject handler", [&] { settings_.on_reject(outcome.reject); });
+        }
         if (outcome.kind == HepIntake::Outcome::Kind::notify && on_notify_ && !stopped_) {
             deliver(std::move(*outcome.event));
         }
-        if (!stopped_) receive();
     }
 
     void deliver(NotifyEvent event) {
-        // an exception must not escape into io_context::run and stop the application's loop
+        guarded("NotifyEvent handler", [&] { on_notify_(std::move(event)); });
+    }
+
+    // An exception must not escape into io_context::run and stop the application's loop.
+    template <class F>
+    void guarded(const char* what, F&& f) {
         try {
-            on_notify_(std::move(event));
+            f();
         } catch (const std::exception& e) {
-            spdlog::error("HEP: NotifyEvent handler failed: {}", e.what());
+            spdlog::error("HEP: {} failed: {}", what, e.what());
         } catch (...) {
-            spdlog::error("HEP: NotifyEvent handler failed with an unknown exception");
+            spdlog::error("HEP: {} failed with an unknown exception", what);
         }
     }
 
@@ -134,8 +150,8 @@ class HepListener::Impl : public std::enable_shared_from_this<Impl> {
             return;
         }
         spdlog::warn("HEP: rejected a datagram from {}: {}: {} ({} similar suppressed)",
-                     sender_.address().to_string(), to_string(outcome.reject), outcome.detail,
-                     limit.suppressed);
+                     sender_.address().to_string(), to_string(outcome.reject),
+                     wire::escaped(outcome.detail), limit.suppressed);
         limit.logged = true;
         limit.last = now;
         limit.suppressed = 0;

@@ -20,6 +20,8 @@ struct HepListenerSettings {
     HepIntakeSettings intake;
     // At most one log line per reject reason per interval (plus how many were suppressed).
     std::chrono::milliseconds reject_log_interval{10000};
+    // Told of every rejected datagram on the io_context's thread (e.g. to count it); may be empty.
+    std::function<void(HepReject)> on_reject;
 };
 
 // Receives Asterisk's HEP v3 copies of SIP (res_hep_pjsip) on a UDP socket and turns each

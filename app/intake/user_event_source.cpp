@@ -1,6 +1,7 @@
 #include "user_event_source.hpp"
 
 #include "hep_intake.hpp"
+#include "wire/wire_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -50,7 +51,8 @@ struct Keys {
     }
 };
 
-std::optional<NotifyEvent> build(Keys& k, NotifySource source, std::string* error) {
+std::optional<NotifyEvent> build(Keys& k, NotifySource source, const std::string& channel,
+                                 std::string* error) {
     const char* missing = !k.notify_event || k.notify_event->empty() ? "NotifyEvent"
                           : !k.call_id || k.call_id->empty()         ? "CallID"
                           : !k.dn || k.dn->empty()                   ? "DN"
@@ -74,16 +76,31 @@ std::optional<NotifyEvent> build(Keys& k, NotifySource source, std::string* erro
         set_error(error, "GenesysNotify with a Call-ID too long");
         return std::nullopt;
     }
+    if (!wire::valid_call_id(*k.call_id)) {
+        set_error(error, "GenesysNotify with a Call-ID that is not visible ASCII");
+        return std::nullopt;
+    }
+    if (!wire::valid_dn(*k.dn)) {
+        set_error(error, "GenesysNotify with a DN that is not [0-9A-Za-z*#+_.-]{1,32}: '" +
+                             wire::escaped(*k.dn, 40) + "'");
+        return std::nullopt;
+    }
+    if (!wire::is_token(*k.notify_event, 64)) {
+        set_error(error, "GenesysNotify with a NotifyEvent that is not a token");
+        return std::nullopt;
+    }
     NotifyEvent e;
     e.kind = notify_kind_from(*k.notify_event);
     e.event = std::move(*k.notify_event);
     e.call_id = std::move(*k.call_id);
     e.dn = std::move(*k.dn);
     e.cseq = static_cast<std::uint32_t>(cseq);
-    e.call_uuid = k.call_uuid.value_or("");
-    e.from_tag = k.from_tag.value_or("");
-    e.to_tag = k.to_tag.value_or("");
-    e.subscription_state = k.subscription_state.value_or("");
+    keep_or_drop(e, e.call_uuid, k.call_uuid.value_or(""), 128, "CallUUID");
+    keep_or_drop(e, e.from_tag, k.from_tag.value_or(""), 128, "FromTag");
+    keep_or_drop(e, e.to_tag, k.to_tag.value_or(""), 128, "ToTag");
+    keep_or_drop(e, e.subscription_state, k.subscription_state.value_or(""), 64,
+                 "SubscriptionState");
+    keep_or_drop(e, e.channel, channel, 256, "channel");
     e.source = source;
     e.received_at = std::chrono::steady_clock::now();
     if (error) error->clear();
@@ -97,10 +114,13 @@ std::optional<NotifyEvent> notify_from_ami_userevent(
     if (error) error->clear();
     const std::string* event = nullptr;
     const std::string* user_event = nullptr;
+    const std::string* uniqueid = nullptr;
     Keys keys;
     for (const auto& [key, value] : fields) {
         if (iequals(key, "Event")) {
             if (!event) event = &value;
+        } else if (iequals(key, "Uniqueid")) {
+            if (!uniqueid) uniqueid = &value;
         } else if (iequals(key, "UserEvent")) {
             if (!user_event) user_event = &value;
         } else if (auto* slot = keys.slot(key); slot && !*slot) {
@@ -111,7 +131,7 @@ std::optional<NotifyEvent> notify_from_ami_userevent(
         !iequals(trim(*user_event), kGenesysNotifyUserEvent)) {
         return std::nullopt;
     }
-    return build(keys, NotifySource::ami, error);
+    return build(keys, NotifySource::ami, uniqueid ? trim(*uniqueid) : std::string(), error);
 }
 
 std::optional<NotifyEvent> notify_from_ari_userevent(const nlohmann::json& ev, std::string* error) {
@@ -142,7 +162,12 @@ std::optional<NotifyEvent> notify_from_ari_userevent(const nlohmann::json& ev, s
             return std::nullopt;
         }
     }
-    return build(keys, NotifySource::ari, error);
+    std::string channel;
+    if (const auto ch = ev.find("channel"); ch != ev.end() && ch->is_object()) {
+        if (const auto id = ch->find("id"); id != ch->end() && id->is_string())
+            channel = id->get<std::string>();
+    }
+    return build(keys, NotifySource::ari, channel, error);
 }
 
 }  // namespace talkgate::intake

@@ -23,6 +23,10 @@ namespace talkgate::intake {
 //     CallUUID: <X-Genesys-CallUUID>  (optional, may be empty)
 //     FromTag, ToTag, SubscriptionState  (optional)
 //
+// The channel it is raised on (AMI Uniqueid, ARI channel.id) becomes NotifyEvent::channel.
+// DN, CallID and NotifyEvent with bytes outside their charset reject the event; an optional
+// value that is not visible ASCII is dropped and named in NotifyEvent::dropped_header.
+//
 // Never a key named `Event` for the NOTIFY's event: AMI would print a second `Event:` line.
 // ARI: a ChannelUserevent with "eventname": "GenesysNotify" and the same keys in "userevent"
 // (CSeq as a string or a number). Keys match case-insensitively; other keys are ignored.

@@ -76,7 +76,7 @@ TalkgateMetrics::TalkgateMetrics()
       notify_unmatched(registry.counter("talkgate_notify_unmatched_total",
                                         "NOTIFYs that matched no known call", {"event"})),
       notify_rejected(registry.counter("talkgate_notify_rejected_total",
-                                       "NOTIFYs rejected before matching (bad source, parse error)",
+                                       "NOTIFYs rejected or values dropped at the edge, by reason",
                                        {"reason"})),
       answer_actions(registry.counter(
           "talkgate_answer_actions_total",
@@ -102,7 +102,16 @@ TalkgateMetrics::TalkgateMetrics()
           "Events dropped unread (queue full, malformed, oversized), by source", {"source"})),
       resync_repairs(registry.counter("talkgate_resync_repairs_total",
                                       "Registry repairs made by a resync after a reconnect",
-                                      {"action"})) {
+                                      {"action"})),
+      bridge_api_refused(
+          registry.counter("talkgate_bridge_api_refused_total",
+                           "Bridge API calls not made: no registered contact, or its host outside "
+                           "BRIDGE_API_CONTACT_ALLOW",
+                           {"reason"})),
+      handler_errors(registry.counter(
+          "talkgate_handler_errors_total",
+          "Exceptions caught in a handler or callback and logged (each is a bug), by component",
+          {"component"})) {
     // Children that exist from the start, so dashboards show 0 rather than "no data".
     for (auto p :
          {AnswerPath::pjsip_notify, AnswerPath::bridge_answer, AnswerPath::bridge_notify}) {

@@ -40,12 +40,14 @@ struct TalkgateMetrics {
     Family<Histogram>& bridge_api_request_seconds;  // {endpoint}
     Family<Histogram>& notify_to_answer_command_seconds;
     Family<Histogram>& notify_to_genesys_answered_seconds;
-    Family<Gauge>& active_calls;      // talkgate_active_calls
-    Family<Counter>& calls;           // talkgate_calls_total{outcome}
-    Family<Gauge>& connection_up;     // talkgate_connection_up{peer}
-    Family<Counter>& reconnects;      // talkgate_reconnects_total{peer}
-    Family<Counter>& events_dropped;  // talkgate_events_dropped_total{source}
-    Family<Counter>& resync_repairs;  // talkgate_resync_repairs_total{action}
+    Family<Gauge>& active_calls;          // talkgate_active_calls
+    Family<Counter>& calls;               // talkgate_calls_total{outcome}
+    Family<Gauge>& connection_up;         // talkgate_connection_up{peer}
+    Family<Counter>& reconnects;          // talkgate_reconnects_total{peer}
+    Family<Counter>& events_dropped;      // talkgate_events_dropped_total{source}
+    Family<Counter>& resync_repairs;      // talkgate_resync_repairs_total{action}
+    Family<Counter>& bridge_api_refused;  // talkgate_bridge_api_refused_total{reason}
+    Family<Counter>& handler_errors;      // talkgate_handler_errors_total{component}
 
     // event is folded to talk|hold|other so a peer cannot grow the label set without bound.
     void notify(const std::string& event, const std::string& source);

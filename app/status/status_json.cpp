@@ -1,5 +1,7 @@
 #include "status/status_json.hpp"
 
+#include "wire/wire_text.hpp"
+
 namespace talkgate::status {
 
 namespace {
@@ -56,21 +58,11 @@ const char* to_string(AnswerOutcome outcome) {
 }
 
 bool valid_dn(const std::string& dn) {
-    if (dn.empty() || dn.size() > 32) return false;
-    for (char c : dn) {
-        bool ok = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                  c == '*' || c == '#' || c == '+' || c == '_' || c == '.' || c == '-';
-        if (!ok) return false;
-    }
-    return true;
+    return wire::valid_dn(dn);
 }
 
 bool valid_call_uuid(const std::string& uuid) {
-    if (uuid.empty() || uuid.size() > 128) return false;
-    for (char c : uuid) {
-        if (c <= ' ' || c > '~') return false;
-    }
-    return true;
+    return wire::valid_call_uuid(uuid);
 }
 
 }  // namespace talkgate::status

@@ -1,6 +1,8 @@
 #include "status/status_server.hpp"
 
 #include "status/status_json.hpp"
+#include "wire/json_text.hpp"
+#include "wire/wire_text.hpp"
 
 #include <cpprest/http_listener.h>
 #include <spdlog/spdlog.h>
@@ -37,7 +39,7 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
 
 http::http_response json_response(http::status_code code, const json& body) {
     http::http_response r(code);
-    r.set_body(body.dump(), "application/json");
+    r.set_body(wire::json_text(body), "application/json");
     r.headers().add("Cache-Control", "no-store");
     return r;
 }
@@ -46,9 +48,9 @@ http::http_response error_response(http::status_code code, const std::string& me
     return json_response(code, json{{"error", message}});
 }
 
-// The path for logs: bounded, so a client cannot flood the log with one request.
+// The path for logs: bounded and escaped, so a client can neither flood nor forge log lines.
 std::string loggable(const std::string& path) {
-    return path.size() > 120 ? path.substr(0, 120) + "..." : path;
+    return wire::escaped(path, 120);
 }
 
 }  // namespace
@@ -392,9 +394,10 @@ class StatusServer::Impl {
                 return reply_now(request, error_response(400, "body must be a JSON object"));
             }
             if (!parsed.empty()) {
-                return reply_now(request,
-                                 error_response(400, "unknown field '" + parsed.begin().key() +
-                                                         "': the body must be empty or {}"));
+                return reply_now(
+                    request,
+                    error_response(400, "unknown field '" + loggable(parsed.begin().key()) +
+                                            "': the body must be empty or {}"));
             }
         }
         request_answer(request, dn);

@@ -1,4 +1,5 @@
 #include "ari/event_stream.hpp"
+#include "ari/handler_guard.hpp"
 
 #include "ari/backoff.hpp"
 #include "basic_auth.hpp"
@@ -144,9 +145,10 @@ struct detail::StreamCore : std::enable_shared_from_this<StreamCore> {
             if (closed_flag.load()) return;
             if (item.index() == 0) {
                 delivered.fetch_add(1, std::memory_order_relaxed);
-                if (on_event) on_event(std::move(std::get<0>(item)));
+                if (on_event)
+                    guard.run("event handler", [&] { on_event(std::move(std::get<0>(item))); });
             } else if (on_state) {
-                on_state(std::move(std::get<1>(item)));
+                guard.run("state handler", [&] { on_state(std::move(std::get<1>(item))); });
             }
         }
         {
@@ -247,6 +249,7 @@ struct detail::StreamCore : std::enable_shared_from_this<StreamCore> {
     // I/O thread only.
     Backoff backoff;
     RateLimitedLog malformed_log{"malformed event"};
+    HandlerGuard guard{"ARI events"};  // no exception from a handler leaves a thread
     RateLimitedLog oversized_log{"oversized event dropped"};
     Clock::time_point connected_at{};
     bool up = false;
@@ -361,44 +364,30 @@ class WsTransport : public Transport {
         const std::uint64_t gen = ++generation_;
         con->set_open_handler([this, gen](websocketpp::connection_hdl) {
             if (gen != generation_) return;
-            core_->on_open();
-            schedule_ping(gen);
+            core_->guard.run("open handler", [&] {
+                core_->on_open();
+                schedule_ping(gen);
+            });
         });
         con->set_fail_handler([this, gen](websocketpp::connection_hdl h) {
             if (gen != generation_) return;
-            std::string reason = "connect failed";
-            if (auto c = client_.get_con_from_hdl(h)) {
-                reason += ": " + c->get_ec().message();
-                if (c->get_response_code() != 0)
-                    reason += " (HTTP " + std::to_string(c->get_response_code()) + ")";
-            }
-            down(reason);
+            core_->guard.run("fail handler", [&] { on_fail(h); });
         });
         con->set_close_handler([this, gen](websocketpp::connection_hdl h) {
             if (gen != generation_) return;
-            std::string reason = pending_reason_;
-            pending_reason_.clear();
-            if (reason.empty()) {
-                reason = "connection closed";
-                if (auto c = client_.get_con_from_hdl(h)) {
-                    if (c->get_remote_close_code() != websocketpp::close::status::blank)
-                        reason += ": remote code " + std::to_string(c->get_remote_close_code()) +
-                                  " " + c->get_remote_close_reason();
-                    else if (c->get_ec())
-                        reason += ": " + c->get_ec().message();
-                }
-            }
-            down(reason);
+            core_->guard.run("close handler", [&] { on_close(h); });
         });
-        con->set_message_handler(
-            [this, gen](websocketpp::connection_hdl, typename Client::message_ptr msg) {
-                if (gen != generation_) return;
+        con->set_message_handler([this, gen](websocketpp::connection_hdl,
+                                             typename Client::message_ptr msg) {
+            if (gen != generation_) return;
+            core_->guard.run("message handler", [&] {
                 core_->on_message(msg->get_payload());
                 if (core_->application_replaced && con_) {
                     websocketpp::lib::error_code ec2;
                     con_->close(websocketpp::close::status::normal, "application replaced", ec2);
                 }
             });
+        });
         con->set_pong_handler([this, gen](websocketpp::connection_hdl, std::string) {
             if (gen == generation_) awaiting_pong_ = false;
         });
@@ -409,11 +398,38 @@ class WsTransport : public Transport {
                               std::to_string(core_->config.pong_timeout.count()) +
                               " ms (half-open socket)";
             // No close handshake on a dead socket: drop it now.
-            con_->terminate(websocketpp::lib::error_code());
+            core_->guard.run("pong timeout handler",
+                             [&] { con_->terminate(websocketpp::lib::error_code()); });
         });
         con_ = con;
         awaiting_pong_ = false;
         client_.connect(con);
+    }
+
+    void on_fail(websocketpp::connection_hdl h) {
+        std::string reason = "connect failed";
+        if (auto c = client_.get_con_from_hdl(h)) {
+            reason += ": " + c->get_ec().message();
+            if (c->get_response_code() != 0)
+                reason += " (HTTP " + std::to_string(c->get_response_code()) + ")";
+        }
+        down(reason);
+    }
+
+    void on_close(websocketpp::connection_hdl h) {
+        std::string reason = pending_reason_;
+        pending_reason_.clear();
+        if (reason.empty()) {
+            reason = "connection closed";
+            if (auto c = client_.get_con_from_hdl(h)) {
+                if (c->get_remote_close_code() != websocketpp::close::status::blank)
+                    reason += ": remote code " + std::to_string(c->get_remote_close_code()) + " " +
+                              c->get_remote_close_reason();
+                else if (c->get_ec())
+                    reason += ": " + c->get_ec().message();
+            }
+        }
+        down(reason);
     }
 
     void schedule_ping(std::uint64_t gen) {
@@ -496,6 +512,7 @@ EventStreamStats EventStream::stats() const {
     s.connects = impl_->connects.load();
     s.failures = impl_->failures.load();
     s.pong_timeouts = impl_->pong_timeouts.load();
+    s.handler_errors = impl_->guard.caught_total();
     return s;
 }
 

@@ -1,5 +1,6 @@
 #include "ari/events.hpp"
 
+#include <type_traits>
 #include <unordered_map>
 
 namespace ari {
@@ -12,6 +13,18 @@ std::string str(const nlohmann::json& j, const char* key) {
 }
 
 // A mandatory object member (channel, bridge, ...), parsed or an Error naming the event.
+// A typed member, or `fallback` when it is missing or of another type ("cause": "x").
+template <class T>
+T typed(const nlohmann::json& j, const char* key, T fallback) {
+    auto it = j.find(key);
+    if (it == j.end()) return fallback;
+    if constexpr (std::is_same_v<T, bool>) {
+        return it->is_boolean() ? it->get<bool>() : fallback;
+    } else {
+        return it->is_number_integer() ? it->get<T>() : fallback;
+    }
+}
+
 template <class T, class Parse>
 Result<T> required(const nlohmann::json& j, const char* key, const std::string& type, Parse parse) {
     auto it = j.find(key);
@@ -65,7 +78,7 @@ Result<Event> channel_destroyed(EventBase&& base) {
     ARI_CHANNEL_OR_FAIL(ch);
     auto e = with_base<ChannelDestroyed>(std::move(base));
     e.channel = std::move(ch.value());
-    e.cause = e.raw.value("cause", 0);
+    e.cause = typed<int>(e.raw, "cause", 0);
     e.cause_txt = str(e.raw, "cause_txt");
     return Event(std::move(e));
 }
@@ -76,7 +89,7 @@ Result<Event> hangup_request(EventBase&& base) {
     e.channel = std::move(ch.value());
     if (auto it = e.raw.find("cause"); it != e.raw.end() && it->is_number_integer())
         e.cause = it->get<int>();
-    e.soft = e.raw.value("soft", false);
+    e.soft = typed<bool>(e.raw, "soft", false);
     return Event(std::move(e));
 }
 
@@ -93,7 +106,7 @@ Result<Event> dtmf(EventBase&& base) {
     auto e = with_base<ChannelDtmfReceived>(std::move(base));
     e.channel = std::move(ch.value());
     e.digit = str(e.raw, "digit");
-    e.duration_ms = e.raw.value("duration_ms", 0);
+    e.duration_ms = typed<int>(e.raw, "duration_ms", 0);
     return Event(std::move(e));
 }
 
@@ -124,7 +137,10 @@ Result<Event> userevent(EventBase&& base) {
     e.channel = optional<Channel>(e.raw, "channel", parse_channel);
     e.bridge = optional<Bridge>(e.raw, "bridge", parse_bridge);
     e.endpoint = optional<Endpoint>(e.raw, "endpoint", parse_endpoint);
-    e.userevent = e.raw.value("userevent", nlohmann::json::object());
+    if (auto it = e.raw.find("userevent"); it != e.raw.end() && it->is_object())
+        e.userevent = *it;
+    else
+        e.userevent = nlohmann::json::object();
     return Event(std::move(e));
 }
 
@@ -201,7 +217,14 @@ Result<Event> decode_event_json(nlohmann::json j) {
     const auto& table = decoders();
     auto it = table.find(base.type);
     if (it == table.end()) return Event(with_base<OtherEvent>(std::move(base)));
-    return it->second(std::move(base));
+    // A field of an unexpected type is this event's error, never an exception for the caller.
+    try {
+        return it->second(std::move(base));
+    } catch (const nlohmann::json::exception& e) {
+        return Error{
+            Error::Kind::decode, 0,
+            "event with a field of the wrong type: " + std::string(e.what()).substr(0, 120)};
+    }
 }
 
 }  // namespace ari

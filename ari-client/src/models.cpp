@@ -28,6 +28,11 @@ CallerId caller_id(const nlohmann::json& j, const char* key) {
     return c;
 }
 
+nlohmann::json array_or_empty(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_array() ? *it : nlohmann::json::array();
+}
+
 Error not_object(const char* what) {
     return Error{Error::Kind::decode, 0, std::string(what) + " is not a JSON object"};
 }
@@ -96,8 +101,8 @@ Result<Application> parse_application(const nlohmann::json& j) {
     a.bridge_ids = strings(j, "bridge_ids");
     a.endpoint_ids = strings(j, "endpoint_ids");
     a.device_names = strings(j, "device_names");
-    a.events_allowed = j.value("events_allowed", nlohmann::json::array());
-    a.events_disallowed = j.value("events_disallowed", nlohmann::json::array());
+    a.events_allowed = array_or_empty(j, "events_allowed");
+    a.events_disallowed = array_or_empty(j, "events_disallowed");
     a.raw = j;
     return a;
 }

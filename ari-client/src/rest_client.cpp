@@ -1,5 +1,6 @@
 #include "ari/rest_client.hpp"
 
+#include "ari/handler_guard.hpp"
 #include "basic_auth.hpp"
 
 #include <cpprest/http_client.h>
@@ -171,8 +172,13 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
                       done = std::move(done)](Result<nlohmann::json> r) {
             auto self = weak.lock();
             if (!self) return;
-            Result<T> typed = r ? convert(std::move(r.value())) : Result<T>(r.error());
-            self->post([done, typed = std::move(typed)]() mutable { done(std::move(typed)); });
+            Result<T> typed = Result<T>(Error{Error::Kind::decode, 0, "reply not decoded"});
+            self->guard->run("reply decoding", [&] {
+                typed = r ? convert(std::move(r.value())) : Result<T>(r.error());
+            });
+            self->post([done, typed = std::move(typed), guard = self->guard]() mutable {
+                guard->run("completion handler", [&] { done(std::move(typed)); });
+            });
         };
         const std::string target = query.empty() ? path : path + "?" + query_string(query);
         const std::uint64_t id = ++next_id;
@@ -209,37 +215,41 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
             web::http::http_request req(method);
             req.set_request_uri(target);
             req.headers().add("Authorization", auth_header);
-            if (body) req.set_body(body->dump(), "application/json");
+            if (body)
+                req.set_body(body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                             "application/json");
             pool_for_request(fresh_pool)
                 ->request(req, c->cts.get_token())
-                .then([c, weak, what, id](pplx::task<web::http::http_response> t) {
-                    Result<nlohmann::json> r = complete(t, what);
-                    // A pooled connection the peer closed fails a request with a body at
-                    // once ("Failed to write request body"), and so may its pool mates.
-                    if (!r && r.error().kind == Error::Kind::transport && c->retries_left > 0 &&
-                        !c->finished) {
-                        --c->retries_left;
-                        spdlog::debug("ARI REST {}: {}; retrying once on a new connection", what,
-                                      r.error().message);
-                        if (weak.lock()) {
-                            c->send(true);
-                            return;
-                        }
-                    }
-                    if (auto self = weak.lock()) {
-                        self->mark_pool_used();
-                        {
-                            std::lock_guard lock(self->calls_mu);
-                            self->in_flight.erase(id);
-                            if (!self->closed_calls) {
-                                Impl* raw = self.get();
-                                boost::asio::post(raw->timer_io,
-                                                  [raw, id] { raw->timers.erase(id); });
+                .then([c, weak, what, id, guard = guard](pplx::task<web::http::http_response> t) {
+                    guard->run("reply continuation", [&] {
+                        Result<nlohmann::json> r = complete(t, what);
+                        // A pooled connection the peer closed fails a request with a body at
+                        // once ("Failed to write request body"), and so may its pool mates.
+                        if (!r && r.error().kind == Error::Kind::transport && c->retries_left > 0 &&
+                            !c->finished) {
+                            --c->retries_left;
+                            spdlog::debug("ARI REST {}: {}; retrying once on a new connection",
+                                          what, r.error().message);
+                            if (weak.lock()) {
+                                c->send(true);
+                                return;
                             }
                         }
-                        self->release_slot();
-                    }
-                    if (c->claim()) c->deliver(std::move(r));
+                        if (auto self = weak.lock()) {
+                            self->mark_pool_used();
+                            {
+                                std::lock_guard lock(self->calls_mu);
+                                self->in_flight.erase(id);
+                                if (!self->closed_calls) {
+                                    Impl* raw = self.get();
+                                    boost::asio::post(raw->timer_io,
+                                                      [raw, id] { raw->timers.erase(id); });
+                                }
+                            }
+                            self->release_slot();
+                        }
+                        if (c->claim()) c->deliver(std::move(r));
+                    });
                 });
         };
         admit(std::move(c));
@@ -318,6 +328,8 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
     std::map<std::uint64_t, boost::asio::steady_timer> timers;  // deadlines, timer thread only
     std::thread timer_thread;
     std::mutex mu;  // guards closed and calls into the executor
+    // Shared with continuations and posted handlers, which may outlive this object.
+    std::shared_ptr<HandlerGuard> guard = std::make_shared<HandlerGuard>("ARI REST");
     bool closed = false;
     std::mutex calls_mu;  // guards in_flight
     bool closed_calls = false;

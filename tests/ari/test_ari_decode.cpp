@@ -139,3 +139,42 @@ TEST(AriBackoff, JitterSpreadsClientsApart) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 11: a field of the wrong type is an error for that event (or a default), never an
+// exception for the caller.
+TEST(AriDecode, WrongTypedFieldsAreAnErrorForThatEventNotACrash) {
+    const char* events[] = {
+        R"({"type":"StasisStart","channel":{"id":"c1","state":5},"args":"x"})",
+        R"({"type":"StasisStart","args":["1002"]})",
+        R"({"type":"StasisStart","channel":"c1"})",
+        R"({"type":"ChannelDestroyed","channel":{"id":"c1"},"cause":"16"})",
+        R"({"type":"ChannelHangupRequest","channel":{"id":"c1"},"soft":"yes","cause":[1]})",
+        R"({"type":"ChannelDtmfReceived","channel":{"id":"c1"},"duration_ms":{"a":1}})",
+        R"({"type":"ChannelUserevent","eventname":"GenesysNotify","userevent":"x","channel":7})",
+        R"({"type":"Dial","peer":{"id":5}})",
+        R"({"type":5})",
+        R"({"type":"ChannelStateChange","channel":{"id":"c1","dialplan":{"priority":"x"}}})",
+    };
+    for (const char* text : events) {
+        EXPECT_NO_THROW({
+            auto e = ari::decode_event(text);
+            if (e) (void)ari::event_base(e.value());
+        }) << text;
+    }
+    auto ss = ari::decode_event(events[0]);
+    ASSERT_TRUE(ss);
+    const auto& start = std::get<ari::StasisStart>(ss.value());
+    EXPECT_EQ(start.channel.state, "");
+    EXPECT_TRUE(start.args.empty());
+    EXPECT_FALSE(ari::decode_event(events[1])) << "StasisStart without channel";
+    auto destroyed = ari::decode_event(events[3]);
+    ASSERT_TRUE(destroyed);
+    EXPECT_EQ(std::get<ari::ChannelDestroyed>(destroyed.value()).cause, 0);
+    auto app = ari::parse_application(nlohmann::json{{"name", "a"}, {"events_allowed", "x"}});
+    ASSERT_TRUE(app);
+    EXPECT_TRUE(app.value().events_allowed.is_array());
+}
+
+}  // namespace

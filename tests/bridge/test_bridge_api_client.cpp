@@ -223,5 +223,21 @@ TEST_F(BridgeApiClientTest, DisabledWhenNoUrl) {
     EXPECT_FALSE(client.enabled());
 }
 
+// Issue 11 regression: a non-UTF-8 CallUUID in the body once threw on the io thread.
+TEST_F(BridgeApiClientTest, NotifyWithANonUtf8CallUuidStillPostsValidJson) {
+    FakeBridgeApi api;
+    BridgeApiClient client(io_, settings(api.url()));
+    auto o = run(client, [](auto& c, auto done) {
+        c.notify("1002", "", "cid@127.0.0.2", std::string("\xe9\xff", 2), "talk", done);
+    });
+    EXPECT_TRUE(o.ok) << o.error;
+    auto reqs = api.requests();
+    ASSERT_EQ(reqs.size(), 1u);
+    EXPECT_EQ(reqs[0].body["dn"], "1002");
+    EXPECT_EQ(reqs[0].body["call_id"], "cid@127.0.0.2");
+    const std::string uuid = reqs[0].body["call_uuid"];
+    EXPECT_NE(uuid.find("\xef\xbf\xbd"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace talkgate::bridge

@@ -25,6 +25,11 @@ struct RecordingObserver : FlowObserver {
     void genesys_answered(const Call&, std::chrono::nanoseconds) override { ++answered; }
     void call_ended(const Call&, const std::string& outcome) override { ended.push_back(outcome); }
     void resync_repair(const std::string& a) override { repairs.push_back(a); }
+    std::vector<std::string> rejected, dropped;
+    void notify_rejected(const NotifyReceived&, const char* reason) override {
+        rejected.push_back(reason);
+    }
+    void header_dropped(const char* where) override { dropped.push_back(where); }
 };
 
 template <class T>
@@ -569,6 +574,52 @@ TEST_F(CallFlowTest, ResyncDialsAKnownCallsAgentLegWhoseStasisStartWasMissed) {
                   snap("g1-agent", "PJSIP/1002-0001", "Down")};
     auto cmds = send(r);
     EXPECT_EQ(only<DialAgent>(cmds).agent_channel_id, "g1-agent");
+}
+
+}  // namespace
+}  // namespace talkgate::flow
+
+namespace talkgate::flow {
+namespace {
+
+// Issue 11 regression: the INVITE's CallUUID (Stasis arg) with bytes that are not UTF-8 is
+// dropped and counted; the call goes on and the NOTIFY talk matched by Call-ID answers it.
+TEST_F(CallFlowTest, NonUtf8CallUuidIsDroppedAndTheCallIsStillAnswered) {
+    const std::string bad("\xe9\xff", 2);
+    auto c1 = send(GenesysLegEntered{"g1", "PJSIP/genesys-1", "1002", "cid-1", bad});
+    auto create = only<CreateAgentLeg>(c1);
+    EXPECT_EQ(create.variables.count("PJSIP_HEADER(add,X-Genesys-CallUUID)"), 0u);
+    EXPECT_EQ(observer.dropped, std::vector<std::string>{"Stasis args"});
+    send(AgentLegEntered{create.agent_channel_id, "PJSIP/1002-0001", "g1"});
+    send(ChannelRinging{create.agent_channel_id});
+    auto cmds = send(notify(NotifyKind::talk, "cid-1", "1002", ""));
+    EXPECT_EQ(only<BridgeApiAnswer>(cmds).call_uuid, "");
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::answer_requested);
+    EXPECT_EQ(flow().registry().all().front()->call_uuid, "");
+}
+
+TEST_F(CallFlowTest, UserEventNotifyFromTheGenesysLegAnswers) {
+    ring("g1", "1002", "cid-1");
+    auto n = notify(NotifyKind::talk, "cid-1");
+    n.source = "ami";
+    n.from_channel = true;
+    n.channel = "g1";
+    EXPECT_EQ(all_of<BridgeApiAnswer>(send(n)).size(), 1u);
+    EXPECT_TRUE(observer.rejected.empty());
+}
+
+TEST_F(CallFlowTest, UserEventNotifyFromAnotherChannelIsRejectedAndCounted) {
+    const auto agent = ring("g1", "1002", "cid-1");
+    for (const std::string& channel : {agent, std::string("someone-else"), std::string()}) {
+        auto n = notify(NotifyKind::talk, "cid-1");
+        n.source = "ari";
+        n.from_channel = true;
+        n.channel = channel;
+        EXPECT_TRUE(send(n).empty()) << channel;
+    }
+    EXPECT_EQ(observer.rejected,
+              (std::vector<std::string>{"wrong_channel", "wrong_channel", "wrong_channel"}));
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::ringing);
 }
 
 }  // namespace

@@ -28,6 +28,8 @@ TEST(TalkgateMetrics, RegistersEveryFamilyTheControllerUses) {
         {"talkgate_reconnects_total", "counter"},
         {"talkgate_events_dropped_total", "counter"},
         {"talkgate_resync_repairs_total", "counter"},
+        {"talkgate_bridge_api_refused_total", "counter"},
+        {"talkgate_handler_errors_total", "counter"},
     };
     auto parsed = parse_prometheus_text(m.registry.render());
     ASSERT_TRUE(parsed.ok()) << parsed.error;

@@ -333,3 +333,18 @@ TEST_F(StatusServerTest, StartFailsClearlyWhenThePortIsTaken) {
     EXPECT_TRUE(again.start(error)) << error;
     EXPECT_EQ(http_request(again.url(), "GET", "/health").status, 200);
 }
+
+// Issue 11 regression: a CallUUID that is not UTF-8 once ended the process on the
+// controller's thread (nlohmann type_error 316 while serializing /calls).
+TEST_F(StatusServerTest, CallsWithANonUtf8CallUuidAnswerValidJson) {
+    start();
+    auto bad = make_call("a", "1002", std::string("\xe9\xff", 2), "Ringing");
+    source_.set_calls({bad});
+    auto r = get("/calls");
+    ASSERT_EQ(r.status, 200);
+    auto j = body_of(r);
+    ASSERT_EQ(j["count"], 1);
+    const std::string uuid = j["calls"][0]["call_uuid"];
+    EXPECT_NE(uuid.find("\xef\xbf\xbd"), std::string::npos) << "bad bytes become U+FFFD";
+    EXPECT_EQ(get("/health").status, 200) << "the server still answers";
+}

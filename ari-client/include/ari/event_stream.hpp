@@ -31,14 +31,15 @@ const char* to_string(ConnectionState::Kind kind);
 
 // Counters an application can read at any time (from any thread).
 struct EventStreamStats {
-    std::uint64_t received = 0;       // WebSocket messages read
-    std::uint64_t delivered = 0;      // events handed to the application
-    std::uint64_t dropped = 0;        // queue full: event dropped
-    std::uint64_t malformed = 0;      // not JSON or not an ARI event
-    std::uint64_t oversized = 0;      // larger than max_event_bytes
-    std::uint64_t connects = 0;       // successful WebSocket opens
-    std::uint64_t failures = 0;       // failed connects and lost connections
-    std::uint64_t pong_timeouts = 0;  // half-open sockets detected
+    std::uint64_t received = 0;        // WebSocket messages read
+    std::uint64_t delivered = 0;       // events handed to the application
+    std::uint64_t dropped = 0;         // queue full: event dropped
+    std::uint64_t malformed = 0;       // not JSON or not an ARI event
+    std::uint64_t oversized = 0;       // larger than max_event_bytes
+    std::uint64_t connects = 0;        // successful WebSocket opens
+    std::uint64_t failures = 0;        // failed connects and lost connections
+    std::uint64_t pong_timeouts = 0;   // half-open sockets detected
+    std::uint64_t handler_errors = 0;  // exceptions caught from handlers (logged, not fatal)
 };
 
 // The /ari/events WebSocket for one app, with its own I/O thread. The read loop never blocks:
