@@ -41,10 +41,12 @@ class FakeServer {
         thread_.join();
         {
             std::lock_guard lock(mu_);
-            for (int fd : connection_fds_) ::shutdown(fd, SHUT_RDWR);
+            for (int fd : connection_fds_)
+                if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
         }
         for (auto& t : sessions_) t.join();
-        for (int fd : connection_fds_) ::close(fd);
+        for (int fd : connection_fds_)
+            if (fd >= 0) ::close(fd);
     }
 
     int port() const { return acceptor_.local_endpoint().port(); }
@@ -59,16 +61,25 @@ class FakeServer {
             acceptor_.accept(*sock, ec);
             if (ec || stopping_) return;
             ++accepted_;
+            std::size_t index = 0;
             {
                 std::lock_guard lock(mu_);
+                index = connection_fds_.size();
                 connection_fds_.push_back(::dup(sock->native_handle()));
             }
-            sessions_.emplace_back([this, sock] {
+            sessions_.emplace_back([this, sock, index] {
                 try {
                     session_(*sock);
                 } catch (const std::exception&) {
                     // the client went away: the session ends
                 }
+                // A session that ended closes its connection, as a real peer does; the
+                // duplicate would keep it open.
+                boost::system::error_code ignored;
+                sock->close(ignored);
+                std::lock_guard lock(mu_);
+                ::close(connection_fds_[index]);
+                connection_fds_[index] = -1;
             });
         }
     }
