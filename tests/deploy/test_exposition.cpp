@@ -32,10 +32,12 @@ TEST(Exposition, TalkgateMetricsParseAfterActivity) {
     m.calls.labels({"answered"}).inc();
     m.resync_repairs.labels({"closed"}).inc();
     m.events_dropped.labels({"ari"}).inc();
+    m.bridge_api_refused.labels({"contact_not_allowed"}).inc();
+    m.handler_errors.labels({"controller"}).inc();
 
     auto r = parse_prometheus_text(m.registry.render());
     ASSERT_TRUE(r.ok()) << r.error << " at line " << r.error_line;
-    EXPECT_EQ(r.families.size(), 14u);
+    EXPECT_EQ(r.families.size(), 16u);
     EXPECT_EQ(
         r.value("talkgate_notify_rejected_total", {{"reason", "source \"not\" Genesys\\x\n"}}),
         1.0);
