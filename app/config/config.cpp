@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "wire/cidr.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -25,6 +27,10 @@ const std::vector<SettingInfo> kSettings = {
     {"ASTERISK_AMI_SECRET", "(required)", "AMI secret", true},
     {"BRIDGE_API_URL", "",
      "agent bridge API base URL; may contain {dn} and {contact_host}; empty: off", false},
+    {"BRIDGE_API_CONTACT_ALLOW", "",
+     "where {contact_host} may point: CIDRs and host names, comma separated; required with "
+     "{contact_host}",
+     false},
     {"BRIDGE_API_CA_FILE", "", "CA bundle for an https bridge API", false},
     {"BRIDGE_API_INSECURE", "false",
      "skip TLS certificate checks for the bridge API (logs a warning)", false},
@@ -264,6 +270,15 @@ ConfigResult load_config(const Settings& settings) {
     if (!c.bridge_api_url.empty() && !valid_url(c.bridge_api_url))
         r.error("BRIDGE_API_URL: '" + url_without_credentials(c.bridge_api_url) +
                 "' is not an http(s) URL");
+    if (auto v = r.raw("BRIDGE_API_CONTACT_ALLOW")) c.bridge_api_contact_allow = split_list(*v);
+    wire::HostAllowList allow;
+    std::string allow_error;
+    if (!allow.parse(c.bridge_api_contact_allow, allow_error))
+        r.error("BRIDGE_API_CONTACT_ALLOW: " + allow_error);
+    else if (c.bridge_api_url.find("{contact_host}") != std::string::npos && allow.empty())
+        r.error(
+            "BRIDGE_API_CONTACT_ALLOW: required when BRIDGE_API_URL has {contact_host} (the "
+            "networks where agents' desktops may run, e.g. 10.20.0.0/16)");
     r.text("BRIDGE_API_CA_FILE", c.bridge_api_ca_file);
     r.boolean("BRIDGE_API_INSECURE", c.bridge_api_insecure);
     long timeout_ms = c.bridge_api_timeout.count();
@@ -348,6 +363,8 @@ std::string describe(const Config& c) {
     }
     std::string hosts, overrides;
     for (const auto& h : c.genesys_sip_hosts) hosts += (hosts.empty() ? "" : ",") + h;
+    std::string allow;
+    for (const auto& a : c.bridge_api_contact_allow) allow += (allow.empty() ? "" : ",") + a;
     for (const auto& [dn, p] : c.answer_policy_per_dn)
         overrides += (overrides.empty() ? "" : ",") + dn + "=" + to_string(p);
     std::ostringstream out;
@@ -357,7 +374,7 @@ std::string describe(const Config& c) {
         << "\nASTERISK_HOST=" << c.asterisk_host << "\nASTERISK_AMI_PORT=" << c.ami_port
         << "\nASTERISK_AMI_USER=" << c.ami_user << "\nASTERISK_AMI_SECRET=" << secret(c.ami_secret)
         << "\nBRIDGE_API_URL=" << url_without_credentials(c.bridge_api_url)
-        << "\nBRIDGE_API_CA_FILE=" << c.bridge_api_ca_file
+        << "\nBRIDGE_API_CONTACT_ALLOW=" << allow << "\nBRIDGE_API_CA_FILE=" << c.bridge_api_ca_file
         << "\nBRIDGE_API_INSECURE=" << yes(c.bridge_api_insecure)
         << "\nBRIDGE_API_TIMEOUT_MS=" << c.bridge_api_timeout.count()
         << "\nBRIDGE_API_RETRIES=" << c.bridge_api_retries << "\nGENESYS_SIP_HOST=" << hosts

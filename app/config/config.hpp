@@ -45,6 +45,8 @@ struct Config {
     std::string ami_secret;  // ASTERISK_AMI_SECRET (secret)
 
     std::string bridge_api_url;  // BRIDGE_API_URL; may hold {dn} and {contact_host}
+    // BRIDGE_API_CONTACT_ALLOW: CIDRs and host names {contact_host} may be; checked at load.
+    std::vector<std::string> bridge_api_contact_allow;
     std::string bridge_api_ca_file;
     bool bridge_api_insecure = false;
     std::chrono::milliseconds bridge_api_timeout{2000};

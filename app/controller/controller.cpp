@@ -8,6 +8,7 @@
 #include "intake/user_event_source.hpp"
 #include "logging/rate_limit.hpp"
 #include "metrics/talkgate_metrics.hpp"
+#include "wire/cidr.hpp"
 #include "wire/wire_text.hpp"
 
 #include <ari/event_stream.hpp>
@@ -90,7 +91,11 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
           metrics_(metrics),
           flow_(config_, *this),
           ari_(ari_config(), [this](std::function<void()> f) { post(std::move(f)); }),
-          bridge_(io, bridge_settings()) {}
+          bridge_(io, bridge_settings()) {
+        std::string allow_error;  // load_config checked the list already
+        if (!contact_allow_.parse(config_.bridge_api_contact_allow, allow_error))
+            spdlog::error("BRIDGE_API_CONTACT_ALLOW: {}", allow_error);
+    }
 
     bool start(std::string& error) {
         auto self = shared_from_this();
@@ -706,6 +711,20 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                              r ? "the agent has no registered contact" : r.error().describe());
                 s->metrics_.answer_action(metrics::AnswerPath::bridge_answer,
                                           metrics::ActionOutcome::error);
+                s->metrics_.bridge_api_refused.labels({"no_contact"}).inc();
+                return;
+            }
+            // A registration names the contact: only hosts the operator allowed get requests.
+            if (!s->contact_allow_.allows(c->host)) {
+                s->metrics_.bridge_api_refused.labels({"contact_not_allowed"}).inc();
+                s->metrics_.answer_action(metrics::AnswerPath::bridge_answer,
+                                          metrics::ActionOutcome::error);
+                std::uint64_t held_back = 0;
+                if (s->contact_refused_log_.allow(held_back))
+                    spdlog::warn(
+                        "bridge API for DN {} refused: contact host '{}' is not in "
+                        "BRIDGE_API_CONTACT_ALLOW ({} more since the last line)",
+                        dn, wire::escaped(c->host, 80), held_back);
                 return;
             }
             s->contact_hosts_[dn] = {c->host, Clock::now()};
@@ -764,6 +783,8 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     std::atomic<std::size_t> live_calls_{0};    // for the stop log line, from any thread
     logging::RateLimit dropped_header_log_;     // one line per 10 s for NOTIFYs with bad values
     logging::RateLimit user_event_log_;         // one line per 10 s for malformed user events
+    logging::RateLimit contact_refused_log_;    // one line per 10 s for refused contact hosts
+    wire::HostAllowList contact_allow_;         // BRIDGE_API_CONTACT_ALLOW
     // Catches what a handler on the io thread did not expect: logged, counted, not fatal.
     ari::HandlerGuard guard_{"controller",
                              [this] { metrics_.handler_errors.labels({"controller"}).inc(); }};

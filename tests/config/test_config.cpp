@@ -1,5 +1,6 @@
 // Configuration: defaults, one clear line per problem, files, and secrets never echoed.
 #include "config/config.hpp"
+#include "wire/cidr.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,6 +34,73 @@ TEST(Config, MinimalSettingsGiveTheDocumentedDefaults) {
     EXPECT_EQ(c.answer_policy, AnswerPolicy::notify);
     EXPECT_EQ(c.agent_endpoint_template, "PJSIP/{dn}");
     EXPECT_TRUE(c.bridge_api_url.empty());
+}
+
+TEST(Config, ContactHostInTheBridgeUrlNeedsAnAllowList) {
+    auto s = minimal();
+    s["BRIDGE_API_URL"] = "https://{contact_host}:8000";
+    auto r = load_config(s);
+    ASSERT_FALSE(r.config);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_NE(r.errors[0].find("BRIDGE_API_CONTACT_ALLOW: required"), std::string::npos);
+
+    s["BRIDGE_API_CONTACT_ALLOW"] = "10.20.0.0/16, fd00::/8 ,desk-1.example.test";
+    r = load_config(s);
+    ASSERT_TRUE(r.config) << r.errors.front();
+    EXPECT_EQ(r.config->bridge_api_contact_allow,
+              (std::vector<std::string>{"10.20.0.0/16", "fd00::/8", "desk-1.example.test"}));
+    EXPECT_NE(describe(*r.config).find("BRIDGE_API_CONTACT_ALLOW=10.20.0.0/16,fd00::/8,desk-1"),
+              std::string::npos);
+}
+
+TEST(Config, BadContactAllowEntriesAreOneLineEach) {
+    for (const char* bad : {"10.0.0.0/33", "10.0.0/8", "::1/129", "10.0.0.0/", "a/b", "bad host",
+                            "10.0.0.0/8x", "-"}) {
+        auto s = minimal();
+        s["BRIDGE_API_CONTACT_ALLOW"] = std::string("127.0.0.0/8,") + bad;
+        auto r = load_config(s);
+        EXPECT_FALSE(r.config) << bad;
+        ASSERT_EQ(r.errors.size(), 1u) << bad;
+        EXPECT_NE(r.errors[0].find("BRIDGE_API_CONTACT_ALLOW"), std::string::npos) << bad;
+    }
+}
+
+TEST(HostAllowList, MatchesCidrsAndExactHostNames) {
+    wire::HostAllowList allow;
+    std::string error;
+    ASSERT_TRUE(allow.parse({"10.20.0.0/16", "192.0.2.7", "fd00::/8", "0.0.0.0/0x"}, error) ==
+                false);
+    ASSERT_TRUE(
+        allow.parse({"10.20.0.0/16", "192.0.2.7", "fd00::/8", "Desk-1.example.test"}, error))
+        << error;
+    EXPECT_TRUE(allow.allows("10.20.0.1"));
+    EXPECT_TRUE(allow.allows("10.20.255.255"));
+    EXPECT_FALSE(allow.allows("10.21.0.1"));
+    EXPECT_TRUE(allow.allows("192.0.2.7"));
+    EXPECT_FALSE(allow.allows("192.0.2.8"));
+    EXPECT_TRUE(allow.allows("fd12::5"));
+    EXPECT_TRUE(allow.allows("[fd12::5]"));
+    EXPECT_FALSE(allow.allows("fe80::1"));
+    EXPECT_FALSE(allow.allows("::ffff:10.20.0.1")) << "no family mixing";
+    EXPECT_TRUE(allow.allows("desk-1.EXAMPLE.test"));
+    EXPECT_FALSE(allow.allows("desk-2.example.test"));
+    EXPECT_FALSE(allow.allows("10.20.0.1/evil"));
+    EXPECT_FALSE(allow.allows("10.20.0.1@attacker"));
+    EXPECT_FALSE(allow.allows(""));
+}
+
+TEST(HostAllowList, PrefixBoundariesAreExact) {
+    wire::HostAllowList allow;
+    std::string error;
+    ASSERT_TRUE(allow.parse({"172.16.0.0/12", "0.0.0.0/0"}, error)) << error;
+    EXPECT_TRUE(allow.allows("198.51.100.9")) << "/0 takes every IPv4 address";
+    ASSERT_TRUE(allow.parse({"172.16.0.0/12"}, error));
+    EXPECT_TRUE(allow.allows("172.31.255.255"));
+    EXPECT_FALSE(allow.allows("172.32.0.0"));
+    EXPECT_FALSE(allow.allows("172.15.255.255"));
+    ASSERT_TRUE(allow.parse({"10.1.2.128/25"}, error));
+    EXPECT_TRUE(allow.allows("10.1.2.200"));
+    EXPECT_FALSE(allow.allows("10.1.2.127"));
 }
 
 TEST(Config, EveryMissingRequiredSettingIsOneLine) {

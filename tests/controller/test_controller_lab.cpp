@@ -259,6 +259,7 @@ TEST_F(ControllerLabTest, BridgeApiOnTheAgentsDesktopIsFoundThroughItsRegistered
     // 127.0.0.3, where its "desktop" bridge listens.
     FakeBridgeApi desktop(lab_["LAB_AGENT_IP"]);
     config_.bridge_api_url = "http://{contact_host}:" + std::to_string(desktop.port());
+    config_.bridge_api_contact_allow = {"127.0.0.3/32"};
     const int agent_port = lab_.port("LAB_AGENT_PORT_BASE") + 9;
     auto registration = [&](const char* scenario) {
         Sipp::Options o;
