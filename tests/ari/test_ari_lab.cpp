@@ -297,7 +297,7 @@ TEST_F(AriLab, AgentLegCreatedDialledAndBridgedWithTheGenesysLeg) {
     EXPECT_EQ(agent_phone.wait_success(10s), "") << "agent saw the header, answered, got BYE";
     EXPECT_EQ(call.wait_success(10s), "");
     observer_stream.stop();
-    corpus().insert(corpus().end(), observed.begin(), observed.end());
+    rec.record_lines(observed);
 }
 
 TEST_F(AriLab, OriginateSendsCustomHeaderAndEntersTheAppWhenAnswered) {
