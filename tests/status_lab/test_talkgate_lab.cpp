@@ -298,6 +298,35 @@ TEST_F(TalkgateLabTest, LiveCallShowsInCallsMetricsMoveAndTheLogTellsEachStep) {
     }
 }
 
+// Issue 11 regression against the real process: Genesys's INVITE and NOTIFY carry an
+// X-Genesys-CallUUID that is not UTF-8. The call is answered all the same, /calls answers 200
+// with valid JSON, the dropped header is counted and talkgate stays up.
+TEST_F(TalkgateLabTest, NonUtf8CallUuidFromGenesysStopsNeitherTalkgateNorTheCall) {
+    start();
+    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
+    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", std::string("\xe9\xff", 2), 6000));
+    json call;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            auto calls = calls_of("1002");
+            if (calls.size() != 1 || calls[0]["state"] != "connected") return false;
+            call = calls[0];
+            return true;
+        },
+        10s))
+        << calls_of("1002").dump() << g.output() << a.output();
+    EXPECT_EQ(call["call_uuid"], "");
+    auto all = http("GET", "/calls");
+    ASSERT_EQ(all.status, 200);
+    EXPECT_FALSE(json::parse(all.body, nullptr, false).is_discarded()) << all.body;
+    EXPECT_GE(
+        metrics().value("talkgate_notify_rejected_total", {{"reason", "bad_header"}}).value_or(0),
+        1.0);
+    EXPECT_EQ(g.wait_success(15s), "");
+    EXPECT_EQ(a.wait_success(10s), "");
+    EXPECT_EQ(http("GET", "/health").status, 200);
+}
+
 TEST_F(TalkgateLabTest, ManualAnswerMakesARingingAgentAnswerWithPolicyOff) {
     settings_["ANSWER_POLICY"] = "off";
     start();
