@@ -421,9 +421,16 @@ Commands CallFlow::on(const Resync& e, TimePoint now) {
     for (const auto& ch : e.channels) {
         if (!ch.in_app || registry_.by_channel(ch.id) != nullptr || !is_genesys_leg(ch)) continue;
         const ChannelSnapshot* agent = find(agent_channel_id(ch.id));
+        if (agent == nullptr && bridge_of.count(ch.id) > 0) {
+            // Agent legs of an older talkgate have other ids: the bridge partner is the agent.
+            for (const auto& b : e.bridges) {
+                if (b.id == bridge_of[ch.id] && b.channels.size() == 2)
+                    agent = find(b.channels[0] == ch.id ? b.channels[1] : b.channels[0]);
+            }
+        }
         const bool bridged = agent != nullptr && bridge_of.count(ch.id) > 0 &&
                              bridge_of[ch.id] == bridge_of[agent->id];
-        adopt(ch, agent, bridged, now, out);
+        adopt(ch, agent, bridged, bridged ? bridge_of[ch.id] : bridge_id(ch.id), now, out);
     }
 
     for (const auto& ch : e.channels) {
@@ -454,7 +461,7 @@ Commands CallFlow::on(const Resync& e, TimePoint now) {
 
 // A Genesys leg talkgate does not know (it was started again): take the call over as it is.
 void CallFlow::adopt(const ChannelSnapshot& g, const ChannelSnapshot* agent, bool bridged,
-                     TimePoint now, Commands& out) {
+                     const std::string& bridge, TimePoint now, Commands& out) {
     const std::string uuid = var_of(g, var::genesys_call_uuid);
     const std::string call_id = !g.call_id.empty() ? g.call_id : var_of(g, var::genesys_call_id);
     if (agent == nullptr) {
@@ -485,7 +492,7 @@ void CallFlow::adopt(const ChannelSnapshot& g, const ChannelSnapshot* agent, boo
     c.genesys_channel_name = g.name;
     c.agent_channel = agent->id;
     c.agent_channel_name = agent->name;
-    c.bridge = bridge_id(g.id);
+    c.bridge = bridge;
     c.policy = policy_named(var_of(*agent, var::policy)).value_or(config_.policy_for(g.exten));
     c.created = now - g.age.value_or(std::chrono::milliseconds(0));
     if (!wire::valid_dn(c.dn)) {

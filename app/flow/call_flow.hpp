@@ -61,7 +61,7 @@ class CallFlow {
 
     void act_on_notify(Call& call, const NotifyReceived& n, TimePoint now, Commands& out);
     void adopt(const ChannelSnapshot& genesys, const ChannelSnapshot* agent, bool bridged,
-               TimePoint now, Commands& out);
+               const std::string& bridge, TimePoint now, Commands& out);
     void reconcile(Call& call, const ChannelSnapshot& genesys, const ChannelSnapshot& agent,
                    TimePoint now, Commands& out);
     void replay_recorded_notify(Call& call, const ChannelSnapshot& genesys, TimePoint now,

@@ -554,6 +554,24 @@ TEST_F(CallFlowTest, ResyncHangsUpOnlyLegsWhosePartnerIsGone) {
                                                           "bridge_destroyed", "bridge_destroyed"}));
 }
 
+TEST_F(CallFlowTest, ResyncAdoptsAConnectedCallOfAnOlderTalkgateByItsBridgePartner) {
+    Resync r;
+    r.channels = {genesys_leg("g1", "Up"),
+                  snap("talkgate-agent-7-1", "PJSIP/1002-00000001", "Up", "", "", "")};
+    r.bridges = {{"talkgate-bridge-7-2", "talkgate", {"g1", "talkgate-agent-7-1"}}};
+    auto cmds = send(r);
+    EXPECT_TRUE(all_of<HangupChannel>(cmds).empty());
+    EXPECT_TRUE(all_of<DestroyBridge>(cmds).empty());
+    ASSERT_EQ(flow().registry().size(), 1u);
+    const Call& c = *flow().registry().all().front();
+    EXPECT_EQ(c.state, CallState::connected);
+    EXPECT_EQ(c.agent_channel, "talkgate-agent-7-1");
+    EXPECT_EQ(c.bridge, "talkgate-bridge-7-2");
+    auto bye = send(ChannelGone{"g1", 16});
+    EXPECT_EQ(only<HangupChannel>(bye).channel_id, "talkgate-agent-7-1");
+    EXPECT_EQ(only<DestroyBridge>(bye).bridge_id, "talkgate-bridge-7-2");
+}
+
 TEST_F(CallFlowTest, ResyncCatchesAKnownCallUpWithWhatItsAgentDidMeanwhile) {
     auto agent = ring("g1", "1002", "cid-1");
     Resync r;
