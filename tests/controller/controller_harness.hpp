@@ -31,28 +31,17 @@ inline bool wait_until(F&& done, std::chrono::milliseconds deadline) {
 
 inline Sipp::Options agent(const std::string& dn, const std::string& scenario, int calls = 1,
                            std::chrono::seconds timeout = 25s) {
-    const auto& lab = LabEnv::get();
-    Sipp::Options o;
-    o.scenario = scenario;
-    o.local_ip = lab["LAB_AGENT_IP"];
-    o.local_port = lab.port("LAB_AGENT_PORT_BASE") + (std::stoi(dn) - 1000);
-    o.uac = false;
+    Sipp::Options o = Sipp::agent(LabEnv::get(), dn, scenario, timeout);
     o.calls = calls;
-    o.timeout = timeout;
     o.extra = {"-d", "1000"};
     return o;
 }
 
 inline Sipp::Options genesys(const std::string& dn, const std::string& scenario,
                              const std::string& uuid, int call_ms = 1500, int calls = 1) {
-    const auto& lab = LabEnv::get();
-    Sipp::Options o;
-    o.scenario = scenario;
-    o.local_ip = lab["LAB_GENESYS_IP"];
-    o.service = dn;
+    Sipp::Options o = Sipp::genesys(LabEnv::get(), dn, scenario, uuid, call_ms, 25s);
     o.calls = calls;
-    o.timeout = 25s;
-    o.extra = {"-set", "uuid", uuid, "-d", std::to_string(call_ms), "-l", std::to_string(calls)};
+    o.extra.insert(o.extra.end(), {"-l", std::to_string(calls)});
     return o;
 }
 

@@ -163,25 +163,14 @@ class RestartLabTest : public ::testing::Test {
 
     Sipp::Options agent(const std::string& dn, const std::string& scenario,
                         std::vector<std::string> extra = {}) {
-        Sipp::Options o;
-        o.scenario = scenario;
-        o.local_ip = lab_["LAB_AGENT_IP"];
-        o.local_port = lab_.port("LAB_AGENT_PORT_BASE") + (std::stoi(dn) - 1000);
-        o.uac = false;
-        o.timeout = 60s;
+        Sipp::Options o = Sipp::agent(lab_, dn, scenario, 60s);
         o.extra = std::move(extra);
         return o;
     }
 
     Sipp::Options genesys(const std::string& dn, const std::string& scenario,
                           const std::string& uuid, int call_ms) {
-        Sipp::Options o;
-        o.scenario = scenario;
-        o.local_ip = lab_["LAB_GENESYS_IP"];
-        o.service = dn;
-        o.timeout = 60s;
-        o.extra = {"-set", "uuid", uuid, "-d", std::to_string(call_ms)};
-        return o;
+        return Sipp::genesys(lab_, dn, scenario, uuid, call_ms, 60s);
     }
 
     std::string all_logs() const { return logs_ + (process_ ? process_->log() : ""); }

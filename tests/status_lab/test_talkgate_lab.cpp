@@ -123,24 +123,12 @@ class TalkgateLabTest : public ::testing::Test {
     }
 
     Sipp::Options agent(const std::string& dn, const std::string& scenario) {
-        Sipp::Options o;
-        o.scenario = scenario;
-        o.local_ip = lab_["LAB_AGENT_IP"];
-        o.local_port = lab_.port("LAB_AGENT_PORT_BASE") + (std::stoi(dn) - 1000);
-        o.uac = false;
-        o.timeout = 30s;
-        return o;
+        return Sipp::agent(lab_, dn, scenario);
     }
 
     Sipp::Options genesys(const std::string& dn, const std::string& scenario,
                           const std::string& uuid, int call_ms) {
-        Sipp::Options o;
-        o.scenario = scenario;
-        o.local_ip = lab_["LAB_GENESYS_IP"];
-        o.service = dn;
-        o.timeout = 30s;
-        o.extra = {"-set", "uuid", uuid, "-d", std::to_string(call_ms)};
-        return o;
+        return Sipp::genesys(lab_, dn, scenario, uuid, call_ms);
     }
 
     // The calls GET /calls/{dn} shows, empty when the request failed.

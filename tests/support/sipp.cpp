@@ -20,6 +20,28 @@ std::string sipp_scenario(const std::string& name) {
     return talkgate::test::source_dir() + "/tests/sipp/" + name;
 }
 
+Sipp::Options Sipp::agent(const LabEnv& lab, const std::string& dn, const std::string& scenario,
+                          std::chrono::seconds timeout) {
+    Options o;
+    o.scenario = scenario;
+    o.local_ip = lab["LAB_AGENT_IP"];
+    o.local_port = lab.port("LAB_AGENT_PORT_BASE") + (std::stoi(dn) - 1000);
+    o.uac = false;
+    o.timeout = timeout;
+    return o;
+}
+
+Sipp::Options Sipp::genesys(const LabEnv& lab, const std::string& dn, const std::string& scenario,
+                            const std::string& uuid, int call_ms, std::chrono::seconds timeout) {
+    Options o;
+    o.scenario = scenario;
+    o.local_ip = lab["LAB_GENESYS_IP"];
+    o.service = dn;
+    o.timeout = timeout;
+    o.extra = {"-set", "uuid", uuid, "-d", std::to_string(call_ms)};
+    return o;
+}
+
 Sipp::Sipp(const LabEnv& lab, Options o) {
     port_ = o.local_port != 0 ? o.local_port : lab.next_sipp_port();
     const std::string tag = o.scenario + "-" + std::to_string(port_);

@@ -26,6 +26,14 @@ class Sipp {
         std::vector<std::string> extra;  // more arguments, e.g. {"-set", "uuid", "X"}
     };
 
+    // The lab's agent for DN: a UAS on the agent address, on the port its endpoint names.
+    static Options agent(const LabEnv& lab, const std::string& dn, const std::string& scenario,
+                         std::chrono::seconds timeout = std::chrono::seconds(30));
+    // Genesys calling DN with X-Genesys-CallUUID `uuid`; call_ms is sipp's -d (pauses).
+    static Options genesys(const LabEnv& lab, const std::string& dn, const std::string& scenario,
+                           const std::string& uuid, int call_ms,
+                           std::chrono::seconds timeout = std::chrono::seconds(30));
+
     Sipp(const LabEnv& lab, Options options);
     ~Sipp();
     Sipp(const Sipp&) = delete;
