@@ -50,5 +50,7 @@ struct HepPacket {
 // datagram, every chunk length within the total, fixed-size chunks of their exact size, a
 // payload chunk present. Unknown chunk types and vendor chunks are skipped.
 Parsed<HepPacket> parse_hep(std::string_view datagram);
+// The packet's views point into the datagram: a temporary would leave them dangling.
+Parsed<HepPacket> parse_hep(std::string&& datagram) = delete;
 
 }  // namespace talkgate::intake

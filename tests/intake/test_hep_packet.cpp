@@ -66,7 +66,8 @@ TEST(HepPacket, DecodesIpv6Addresses) {
     append_hep_chunk(c, 0, 0x06, std::string(reinterpret_cast<const char*>(dst.bytes.data()), 16));
     append_hep_chunk(c, 0, 0x07, hep_u16(5060));
     append_hep_chunk(c, 0, 0x0f, "x");
-    auto p = parse_hep(hep_frame(c));
+    const std::string datagram = hep_frame(c);  // p's views point here
+    auto p = parse_hep(datagram);
     ASSERT_TRUE(p) << p.error();
     EXPECT_EQ(p->src_ip, src);
     EXPECT_EQ(p->dst_ip, dst);
@@ -78,7 +79,8 @@ TEST(HepPacket, SkipsUnknownAndVendorChunks) {
     append_hep_chunk(c, 0, 0x13, "node-name");
     append_hep_chunk(c, 0x0003, 0x0f, "vendor payload is not ours");
     append_hep_chunk(c, 0, 0x0f, "payload");
-    auto p = parse_hep(hep_frame(c));
+    const std::string datagram = hep_frame(c);  // p's views point here
+    auto p = parse_hep(datagram);
     ASSERT_TRUE(p) << p.error();
     EXPECT_EQ(p->payload, "payload");
 }
