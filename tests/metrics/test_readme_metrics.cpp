@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -32,9 +31,11 @@ std::set<std::string> readme_metrics() {
     const auto end = text.find("\n\n", start + 1);
     const std::string paragraph = text.substr(start, end - start);
     std::set<std::string> names;
-    const std::regex name("`(talkgate_[a-z_]+)");
-    for (std::sregex_iterator it(paragraph.begin(), paragraph.end(), name), last; it != last; ++it)
-        names.insert((*it)[1]);
+    for (auto at = paragraph.find("`talkgate_"); at != std::string::npos;
+         at = paragraph.find("`talkgate_", at + 1)) {
+        const auto end = paragraph.find_first_not_of("abcdefghijklmnopqrstuvwxyz_", at + 1);
+        names.insert(paragraph.substr(at + 1, end - at - 1));
+    }
     return names;
 }
 

@@ -11,7 +11,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -110,10 +109,20 @@ class ModuleTest : public ::testing::Test {
 
     // The module's use count from `module show like` (-1 when not listed as running).
     int module_use_count() {
-        static const std::regex row(R"(res_talkgate_notify\.so .*\s(\d+)\s+Running)");
-        std::smatch m;
-        const std::string shown = lab.cli(std::string("module show like ") + kModule);
-        return std::regex_search(shown, m, row) ? std::stoi(m[1]) : -1;
+        // A row: "res_talkgate_notify.so  <description>  <use count>  Running ...".
+        std::istringstream rows(lab.cli(std::string("module show like ") + kModule));
+        for (std::string row; std::getline(rows, row);) {
+            if (row.rfind("res_talkgate_notify.so ", 0) != 0) continue;
+            std::istringstream words(row);
+            std::string previous, word;
+            while (words >> word) {
+                if (word == "Running" && !previous.empty() &&
+                    previous.find_first_not_of("0123456789") == std::string::npos)
+                    return std::stoi(previous);
+                previous = word;
+            }
+        }
+        return -1;
     }
 
     const LabEnv& lab = LabEnv::get();

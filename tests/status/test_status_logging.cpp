@@ -7,8 +7,8 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <memory>
-#include <regex>
 #include <sstream>
 
 using talkgate::test::http_request;
@@ -35,6 +35,21 @@ class CapturedLog {
 
 }  // namespace
 
+namespace {
+
+// text is `shape` with each '#' a decimal digit.
+bool has_shape(const std::string& text, const std::string& shape) {
+    if (text.size() != shape.size()) return false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const bool ok = shape[i] == '#' ? std::isdigit(static_cast<unsigned char>(text[i])) != 0
+                                        : text[i] == shape[i];
+        if (!ok) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
 TEST(Logging, ParsesLogLevelLikeTheExistingDeployment) {
     using spdlog::level::level_enum;
     EXPECT_EQ(talkgate::logging::parse_level("DEBUG"), level_enum::debug);
@@ -54,9 +69,11 @@ TEST(Logging, WritesTheOperatorsLineFormatAndAppliesTheLevel) {
     spdlog::warn("careful");
     std::string text = log.text();
     EXPECT_EQ(text.find("hidden"), std::string::npos) << text;
-    std::regex line(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \| info    \| call step dn=1002\n)"
-                    R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \| warning \| careful\n)");
-    EXPECT_TRUE(std::regex_match(text, line)) << text;
+    // '#' stands for a digit of the timestamp.
+    EXPECT_TRUE(has_shape(text,
+                          "####-##-## ##:##:##.### | info    | call step dn=1002\n"
+                          "####-##-## ##:##:##.### | warning | careful\n"))
+        << text;
 
     EXPECT_FALSE(talkgate::logging::configure("loud", &error));
     EXPECT_NE(error.find("LOG_LEVEL 'loud'"), std::string::npos) << error;
