@@ -395,7 +395,10 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     // requests whatever the number of calls: the channels carry their variables (channelvars).
     void resync() {
         std::weak_ptr<Impl> weak = shared_from_this();
-        ari_.application_get(config_.ari_app, [weak](ari::Result<ari::Application> app) {
+        // Calls that enter while the lists travel are not in them: the flow leaves those be.
+        const auto requested_at = Clock::now();
+        ari_.application_get(config_.ari_app, [weak,
+                                               requested_at](ari::Result<ari::Application> app) {
             auto s = weak.lock();
             if (!s) return;
             if (!app) {
@@ -403,7 +406,8 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                 return;
             }
             std::vector<std::string> in_app = app.value().channel_ids;
-            s->ari_.channels_list([weak, in_app](ari::Result<std::vector<ari::Channel>> chans) {
+            s->ari_.channels_list([weak, in_app,
+                                   requested_at](ari::Result<std::vector<ari::Channel>> chans) {
                 auto s2 = weak.lock();
                 if (!s2) return;
                 if (!chans) {
@@ -411,6 +415,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                     return;
                 }
                 flow::Resync r;
+                r.requested_at = requested_at;
                 const auto wall_now = std::chrono::system_clock::now();
                 for (const auto& c : chans.value()) {
                     flow::ChannelSnapshot snap;

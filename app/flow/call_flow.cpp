@@ -398,8 +398,14 @@ Commands CallFlow::on(const Resync& e, TimePoint now) {
     for (const auto& key : keys) {
         Call* call = registry_.by_key(key);
         if (call == nullptr) continue;
+        // Asterisk listed its channels after requested_at: a call that entered since, or whose
+        // agent leg may have been created since (not ringing before it), is not in the lists.
+        if (e.requested_at && call->created >= *e.requested_at) continue;
         const ChannelSnapshot* genesys = find(call->genesys_channel);
         const ChannelSnapshot* agent = find(call->agent_channel);
+        if (e.requested_at && genesys != nullptr && agent == nullptr &&
+            (!call->ringing_at || *call->ringing_at >= *e.requested_at))
+            continue;
         const bool agent_expected = call->state != CallState::offered;
         if (genesys != nullptr && agent != nullptr) {
             reconcile(*call, *genesys, *agent, now, out);

@@ -92,6 +92,9 @@ struct BridgeSnapshot {
 struct Resync {
     std::vector<ChannelSnapshot> channels;
     std::vector<BridgeSnapshot> bridges;
+    // When the controller asked for these lists: a call or agent leg that came after may be
+    // missing from them without being gone (unset: every call predates them).
+    std::optional<TimePoint> requested_at;
 };
 
 using Event =

@@ -229,8 +229,8 @@ FakeServer keep_alive_server(std::chrono::milliseconds idle_close, std::chrono::
             http::request<http::string_body> req;
             http::read(s, buf, req);
             std::this_thread::sleep_for(hold);
+            ++served;  // before the reply: the client may count as soon as it has it
             reply(s, http::status::ok, R"({"ok":true})");
-            ++served;
         }
     });
 }

@@ -124,8 +124,8 @@ ari_test::FakeServer keep_alive_bridge(std::chrono::milliseconds idle_close,
             http::response<http::string_body> res{http::status::ok, 11};
             res.body() = "{}";
             res.prepare_payload();
+            ++served;  // before the reply: the client may count as soon as it has it
             http::write(s, res);
-            ++served;
         }
     });
 }

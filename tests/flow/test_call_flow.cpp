@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <map>
 #include <optional>
 
@@ -390,6 +392,25 @@ TEST_F(CallFlowTest, ResyncClosesCallsWhoseChannelsVanishedAndAdoptsWaitingGenes
     ASSERT_EQ(hangups.size(), 1u);
     EXPECT_EQ(hangups[0].channel_id, "x1");
     EXPECT_EQ(observer.repairs, (std::vector<std::string>{"closed", "adopted", "orphan_hungup"}));
+}
+
+TEST_F(CallFlowTest, ResyncKeepsCallsThatCameAfterAsteriskListedItsChannels) {
+    auto agent = ring("g1", "1002", "cid-1");
+    Resync r;
+    r.requested_at = now;  // the lists are requested now; calls below come while they travel
+    r.channels.push_back(snap("g1", "PJSIP/genesys-1", "Ringing", "from-genesys", "1002", "cid-1"));
+    r.channels.push_back(snap(agent, "PJSIP/1002-0001", "Ringing"));
+    send(GenesysLegEntered{"g2", "PJSIP/genesys-2", "1003", "cid-2", ""});  // in no list
+    ring("g3", "1004", "cid-3");  // its Genesys leg is listed, its agent leg came later
+    r.channels.push_back(snap("g3", "PJSIP/genesys-3", "Ring", "from-genesys", "1004", "cid-3"));
+    auto cmds = send(r);
+    EXPECT_EQ(flow().registry().size(), 3u);
+    EXPECT_TRUE(all_of<HangupChannel>(cmds).empty());
+    EXPECT_TRUE(observer.repairs.empty());
+    // Without requested_at the same lists close both newer calls (g3 is then adopted anew).
+    r.requested_at.reset();
+    send(r);
+    EXPECT_EQ(std::count(observer.repairs.begin(), observer.repairs.end(), "closed"), 2);
 }
 
 TEST_F(CallFlowTest, ResyncAdoptsABridgedPairAsConnectedWithItsFullIdentity) {
