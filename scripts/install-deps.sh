@@ -11,6 +11,7 @@ packages=(
     clang libclang-rt-14-dev clang-format
     sip-tester debootstrap openssl curl python3 procps util-linux iproute2
     docker-compose
+    shellcheck systemd lintian help2man
 )
 
 missing=()

@@ -44,6 +44,11 @@ run_ctest() {
         failed+=("$name")
     fi
     summaries+=("== $name: $(sed -n '/tests passed, /,$p' "$log")")
+    # A skipped test hides a missing tool or lab feature on this machine: that fails the run.
+    if grep -q '\*\*\*Skipped' "$log"; then
+        echo "test.sh: skipped in $name: $(sed -nE 's/.*Test +#[0-9]+: ([^ ]+) .*\*\*\*Skipped.*/\1/p' "$log" | tr '\n' ' ')" >&2
+        failed+=("$name-skipped")
+    fi
 }
 # build_tree NAME [build.sh targets]: builds one tree, counts its compiler warnings.
 build_tree() {

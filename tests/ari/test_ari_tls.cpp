@@ -101,7 +101,8 @@ ari::ClientConfig tls_config(const FakeServer& server) {
 class AriTls : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (!test_cert().ok()) GTEST_SKIP() << "openssl CLI missing: cannot make a certificate";
+        ASSERT_TRUE(test_cert().ok())
+            << "openssl CLI missing: cannot make a certificate (scripts/install-deps.sh)";
     }
 };
 
