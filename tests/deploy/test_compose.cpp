@@ -120,6 +120,23 @@ TEST_F(Compose, ServicesRunOnTheHostNetworkWithHealthChecksAndRestart) {
         << talkgate_check;
 }
 
+TEST_F(Compose, TalkgateTakesAriUrlFromTheEnvFileTalkgateEnvFileNames) {
+    // The operator's env file lives elsewhere (TALKGATE_ENV_FILE) and compose interpolates
+    // from an env file without ARI_URL: nothing in the compose file may replace its value.
+    env_["ARI_URL"] = "http://127.0.0.1:18088";
+    write_file(env_file_, env_text(env_));
+    const std::string interpolation = dir_.path() + "/interpolation.env";
+    write_file(interpolation, "GRAFANA_ADMIN_PASSWORD=" + random_secret() + "\n");
+    auto r = run_command("cd " + sh_quote(source_path(".")) +
+                             " && TALKGATE_ENV_FILE=" + sh_quote(env_file_) +
+                             " docker-compose -f deploy/docker-compose.yml --env-file " +
+                             sh_quote(interpolation) + " config",
+                         std::chrono::seconds(60));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("ARI_URL: http://127.0.0.1:18088"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("ARI_URL: http://127.0.0.1:8088"), std::string::npos) << r.output;
+}
+
 TEST_F(Compose, PrometheusReceivesTheStatusTokenAndNoOtherSecret) {
     json c = rendered(env_file_, "--profile observability");
     const json& p = c["services"]["prometheus"];
