@@ -22,7 +22,8 @@ Pin: release n=sid
 Pin-Priority: 100
 PIN
 
-# sid snapshots may be past their Valid-Until date (see /work/shared/asterisk-facts.md).
+# A mirror that serves a dated snapshot of sid has a Release file past its Valid-Until date,
+# which apt refuses unless told not to check it.
 apt-get -o Acquire::Check-Valid-Until=false update -qq
 apt-get -o Acquire::Check-Valid-Until=false install -y -qq --no-install-recommends -t sid \
     asterisk asterisk-modules ca-certificates
