@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
     status_options.host = config.status_listen.host;
     status_options.port = config.status_listen.port;
     status_options.token = config.status_token;
+    status_options.on_handler_error = metrics.handler_error_counter("status");
     talkgate::status::StatusServer status(status_options, controller, metrics.registry);
     if (!status.start(error)) {
         spdlog::critical("cannot start the status API on {}:{}: {}", status_options.host,

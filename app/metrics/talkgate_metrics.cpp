@@ -197,4 +197,9 @@ std::uint64_t TalkgateMetrics::events_dropped_since_start(const std::string& sou
     return added;
 }
 
+std::function<void()> TalkgateMetrics::handler_error_counter(const std::string& component) {
+    Counter& c = handler_errors.labels({component});
+    return [&c] { c.inc(); };
+}
+
 }  // namespace talkgate::metrics

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -60,6 +61,8 @@ struct TalkgateMetrics {
     // A client's own count of events it dropped since start: events_dropped{source} moves by
     // what is new since the last call. Returns that increase.
     std::uint64_t events_dropped_since_start(const std::string& source, std::uint64_t total);
+    // What a component's handler guard runs per exception: handler_errors{component} + 1.
+    std::function<void()> handler_error_counter(const std::string& component);
 
     static std::string fold_event(const std::string& event);
 

@@ -1,7 +1,8 @@
 #include "status/status_server.hpp"
 
-#include "status/status_json.hpp"
-#include "wire/json_text.hpp"
+#include "logging/handler_guard.hpp"
+#include "logging/rate_limit.hpp"
+#include "status/status_routes.hpp"
 #include "wire/wire_text.hpp"
 
 #include <cpprest/http_listener.h>
@@ -21,36 +22,18 @@
 namespace talkgate::status {
 
 namespace http = web::http;
-using json = nlohmann::json;
 
 namespace {
 
-// Compares in time independent of where the strings differ (length leaks, content does not).
-bool constant_time_equal(const std::string& a, const std::string& b) {
-    std::size_t n = std::max(a.size(), b.size());
-    unsigned char diff = a.size() == b.size() ? 0 : 1;
-    for (std::size_t i = 0; i < n; ++i) {
-        unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-        unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-        diff |= static_cast<unsigned char>(x ^ y);
-    }
-    return diff == 0;
-}
-
-http::http_response json_response(http::status_code code, const json& body) {
-    http::http_response r(code);
-    r.set_body(wire::json_text(body), "application/json");
-    r.headers().add("Cache-Control", "no-store");
+http::http_response to_http(const Reply& reply) {
+    http::http_response r(static_cast<http::status_code>(reply.status));
+    r.set_body(reply.body, reply.content_type);
+    for (const auto& [name, value] : reply.headers) r.headers().add(name, value);
     return r;
 }
 
 http::http_response error_response(http::status_code code, const std::string& message) {
-    return json_response(code, json{{"error", message}});
-}
-
-// The path for logs: bounded and escaped, so a client can neither flood nor forge log lines.
-std::string loggable(const std::string& path) {
-    return wire::escaped(path, 120);
+    return to_http(error_reply(code, message));
 }
 
 }  // namespace
@@ -86,7 +69,12 @@ class PendingReply {
 class StatusServer::Impl {
   public:
     Impl(StatusServerOptions options, StatusSource& source, const metrics::Registry& metrics)
-        : options_(std::move(options)), source_(source), metrics_(metrics) {}
+        : options_(std::move(options)),
+          routes_{options_.token, options_.max_body_bytes},
+          source_(source),
+          metrics_(metrics),
+          guard_(std::make_shared<logging::HandlerGuard>("status API", options_.on_handler_error)) {
+    }
 
     ~Impl() { stop(); }
 
@@ -175,18 +163,16 @@ class StatusServer::Impl {
         if (timer_thread_.joinable()) timer_thread_.join();
     }
 
+    // Runs on cpprestsdk's threads: nothing may escape into the listener.
     void handle(http::http_request request) {
-        try {
-            route(request);
-        } catch (const std::exception& e) {
-            spdlog::warn("status: {} {} failed: {}", request.method(),
-                         loggable(request.relative_uri().path()), e.what());
+        if (!guard_->run("request handler", [&] { serve(request); })) {
             reply_now(request, error_response(500, "internal error"));
         }
     }
 
     void reply_now(http::http_request& request, http::http_response response) {
-        PendingReply(request, request.method() + " " + loggable(request.relative_uri().path()))
+        PendingReply(request,
+                     request.method() + " " + wire::escaped(request.relative_uri().path(), 120))
             .finish(std::move(response));
     }
 
@@ -207,228 +193,114 @@ class StatusServer::Impl {
         }
         auto timer = std::make_shared<boost::asio::steady_timer>(timers_, options_.deadline);
         std::weak_ptr<PendingReply> weak = pending;
-        timer->async_wait([timer, weak, what](const boost::system::error_code& ec) {
+        // The timer thread is joined before `this` goes: the guard outlives every deadline.
+        timer->async_wait([this, timer, weak, what](const boost::system::error_code& ec) {
             if (ec) return;
-            if (auto p = weak.lock()) {
-                if (p->finish(error_response(503, "the controller did not answer in time"))) {
+            guard_->run("deadline timer", [&] {
+                auto p = weak.lock();
+                if (p && p->finish(error_response(503, "the controller did not answer in time")))
                     spdlog::warn("status: {}: the controller did not answer in time", what);
-                }
-            }
+            });
         });
         return pending;
     }
 
-    bool authorised(http::http_request& request) {
-        auto it = request.headers().find("Authorization");
-        if (it == request.headers().end()) {
-            auto r = error_response(401, "missing Authorization: Bearer token");
-            r.headers().add("WWW-Authenticate", "Bearer realm=\"talkgate\"");
-            reply_now(request, std::move(r));
-            return false;
+    void serve(http::http_request& request) {
+        RequestHead head{
+            request.method(), request.relative_uri().path(), request.relative_uri().query(), {}};
+        for (const auto& [name, value] : request.headers()) head.headers.emplace_back(name, value);
+        const Route r = route(head, routes_);
+        if (r.bad_token) warn_bad_token(request, r.what);
+        switch (r.kind) {
+            case Route::Kind::reply:
+                return reply_now(request, to_http(r.reply));
+            case Route::Kind::readiness:
+                return reply_now(request, to_http(readiness_reply(source_.readiness())));
+            case Route::Kind::metrics: {
+                http::http_response m(200);
+                m.set_body(metrics_.render(), metrics::Registry::content_type);
+                return reply_now(request, std::move(m));
+            }
+            case Route::Kind::calls:
+                return fetch_calls(request, r);
+            case Route::Kind::answer:
+                return read_body_then_answer(request, r);
         }
-        const std::string& value = it->second;
-        const std::string scheme = "bearer ";
-        bool is_bearer = value.size() > scheme.size();
-        for (std::size_t i = 0; is_bearer && i < scheme.size(); ++i) {
-            is_bearer = std::tolower(static_cast<unsigned char>(value[i])) == scheme[i];
-        }
-        if (!is_bearer || !constant_time_equal(value.substr(scheme.size()), options_.token)) {
-            spdlog::warn("status: {} {} from {}: invalid bearer token", request.method(),
-                         loggable(request.relative_uri().path()), request.remote_address());
-            auto r = error_response(401, "invalid bearer token");
-            r.headers().add("WWW-Authenticate",
-                            "Bearer realm=\"talkgate\", error=\"invalid_token\"");
-            reply_now(request, std::move(r));
-            return false;
-        }
-        return true;
     }
 
-    void method_not_allowed(http::http_request& request, const char* allow) {
-        auto r = error_response(405, "method " + request.method() + " not allowed here");
-        r.headers().add("Allow", allow);
-        reply_now(request, std::move(r));
+    // A wrong token is worth a line, but a client guessing tokens must not flood the log.
+    void warn_bad_token(http::http_request& request, const std::string& what) {
+        std::uint64_t held_back = 0;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (!bad_token_log_.allow(held_back)) return;
+        }
+        spdlog::warn("status: {} from {}: invalid bearer token ({} more not logged)", what,
+                     wire::escaped(request.remote_address(), 64), held_back);
     }
 
-    void route(http::http_request& request) {
-        const std::string raw_path = request.relative_uri().path();
-        std::vector<std::string> segments;
-        for (auto& s : web::uri::split_path(raw_path)) segments.push_back(web::uri::decode(s));
-        const std::string& method = request.method();
-
-        if (segments.size() == 1 && segments[0] == "health") {
-            if (method != http::methods::GET) return method_not_allowed(request, "GET");
-            return reply_now(request, json_response(200, json{{"status", "ok"}}));
-        }
-        if (options_.token.empty()) {
-            return reply_now(request,
-                             error_response(503,
-                                            "STATUS_TOKEN is unset: only /health is served; "
-                                            "set STATUS_TOKEN to enable the status API"));
-        }
-        if (!authorised(request)) return;
-
-        if (segments.size() == 1 && segments[0] == "ready") {
-            if (method != http::methods::GET) return method_not_allowed(request, "GET");
-            Readiness r = source_.readiness();
-            return reply_now(request, json_response(is_ready(r) ? 200 : 503, to_json(r)));
-        }
-        if (segments.size() == 1 && segments[0] == "metrics") {
-            if (method != http::methods::GET) return method_not_allowed(request, "GET");
-            http::http_response r(200);
-            r.set_body(metrics_.render(), metrics::Registry::content_type);
-            return reply_now(request, std::move(r));
-        }
-        if (!segments.empty() && segments[0] == "calls") {
-            if (segments.size() == 1) {
-                if (method != http::methods::GET) return method_not_allowed(request, "GET");
-                return list_calls(request);
-            }
-            if (!valid_dn(segments[1])) {
-                return reply_now(request, error_response(400,
-                                                         "invalid DN: expected 1 to 32 of "
-                                                         "[0-9A-Za-z*#+_.-]"));
-            }
-            if (segments.size() == 2) {
-                if (method != http::methods::GET) return method_not_allowed(request, "GET");
-                return calls_of_dn(request, segments[1]);
-            }
-            if (segments.size() == 3 && segments[2] == "answer") {
-                if (method != http::methods::POST) return method_not_allowed(request, "POST");
-                return answer(request, segments[1]);
-            }
-        }
-        reply_now(request, error_response(404, "no such route: " + loggable(raw_path)));
-    }
-
-    void list_calls(http::http_request& request) {
-        std::string call_uuid;
-        for (auto& [key, value] : web::uri::split_query(request.relative_uri().query())) {
-            std::string k = web::uri::decode(key);
-            if (k != "call_uuid") {
-                return reply_now(request,
-                                 error_response(400, "unknown query parameter '" + loggable(k) +
-                                                         "' (only call_uuid)"));
-            }
-            call_uuid = web::uri::decode(value);
-            if (!valid_call_uuid(call_uuid)) {
-                return reply_now(request, error_response(400,
-                                                         "invalid call_uuid: expected 1 to 128 "
-                                                         "visible ASCII characters"));
-            }
-        }
-        fetch_calls(
-            request, "GET /calls",
-            [call_uuid](const CallView& c) {
-                return call_uuid.empty() || c.call_uuid == call_uuid;
-            },
-            json::object());
-    }
-
-    void calls_of_dn(http::http_request& request, const std::string& dn) {
-        fetch_calls(
-            request, "GET /calls/" + dn, [dn](const CallView& c) { return c.dn == dn; },
-            json{{"dn", dn}});
-    }
-
-    template <class Filter>
-    void fetch_calls(http::http_request& request, const std::string& what, Filter keep,
-                     json envelope) {
-        auto pending = wait_for_source(request, what);
+    void fetch_calls(http::http_request& request, const Route& r) {
+        auto pending = wait_for_source(request, r.what);
         if (!pending) return reply_now(request, error_response(503, "status API shutting down"));
-        source_.calls([pending, keep, envelope](std::vector<CallView> calls) mutable {
-            json list = json::array();
-            for (const auto& c : calls) {
-                if (keep(c)) list.push_back(to_json(c));
-            }
-            envelope["count"] = list.size();
-            envelope["calls"] = std::move(list);
-            pending->finish(json_response(200, envelope));
+        const bool asked = guard_->run("calls source", [&] {
+            source_.calls([guard = guard_, pending, r](std::vector<CallView> calls) {
+                if (!guard->run("calls callback",
+                                [&] { pending->finish(to_http(calls_reply(r, calls))); }))
+                    pending->finish(error_response(500, "internal error"));
+            });
         });
+        if (!asked) pending->finish(error_response(500, "internal error"));
     }
 
-    void answer(http::http_request& request, const std::string& dn) {
-        auto length = request.headers().content_length();
-        if (length > options_.max_body_bytes) {
-            return reply_now(request, error_response(413, "body too large"));
-        }
+    void read_body_then_answer(http::http_request& request, const Route& r) {
         {
             std::lock_guard<std::mutex> lock(mutex_);
             ++body_reads_;
         }
         // The body is read asynchronously; the continuation owns a copy of the request.
-        request.extract_string(true).then([this, request, dn](pplx::task<std::string> t) mutable {
-            std::string body;
-            bool readable = true;
+        request.extract_string(true).then([this, request, r](pplx::task<std::string> t) mutable {
+            std::optional<std::string> body;
             try {
                 body = t.get();
             } catch (const std::exception&) {
-                readable = false;
+                // The client went away or sent a broken body: expected, answered below.
             }
-            try {
-                if (readable) {
-                    check_body_then_answer(request, dn, body);
-                } else {
-                    reply_now(request, error_response(400, "unreadable body"));
-                }
-            } catch (const std::exception& e) {
-                spdlog::warn("status: POST /calls/{}/answer failed: {}", dn, e.what());
-                reply_now(request, error_response(500, "internal error"));
-            }
+            const bool answered = guard_->run("answer body continuation", [&] {
+                if (!body) return reply_now(request, error_response(400, "unreadable body"));
+                if (auto error = check_answer_body(*body, routes_))
+                    return reply_now(request, to_http(*error));
+                request_answer(request, r);
+            });
+            if (!answered) reply_now(request, error_response(500, "internal error"));
             std::lock_guard<std::mutex> lock(mutex_);
             if (--body_reads_ == 0) body_reads_done_.notify_all();
         });
     }
 
-    void check_body_then_answer(http::http_request& request, const std::string& dn,
-                                const std::string& body) {
-        if (body.size() > options_.max_body_bytes) {
-            return reply_now(request, error_response(413, "body too large"));
-        }
-        if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
-            json parsed = json::parse(body, nullptr, false);
-            if (parsed.is_discarded()) {
-                return reply_now(request, error_response(400, "body is not valid JSON"));
-            }
-            if (!parsed.is_object()) {
-                return reply_now(request, error_response(400, "body must be a JSON object"));
-            }
-            if (!parsed.empty()) {
-                return reply_now(
-                    request,
-                    error_response(400, "unknown field '" + loggable(parsed.begin().key()) +
-                                            "': the body must be empty or {}"));
-            }
-        }
-        request_answer(request, dn);
-    }
-
-    void request_answer(http::http_request& request, const std::string& dn) {
-        auto pending = wait_for_source(request, "POST /calls/" + dn + "/answer");
+    void request_answer(http::http_request& request, const Route& r) {
+        auto pending = wait_for_source(request, r.what);
         if (!pending) return reply_now(request, error_response(503, "status API shutting down"));
+        const std::string dn = r.dn.value_or("");
         spdlog::info("status: manual answer requested for DN {}", dn);
-        source_.request_answer(dn, [pending, dn](AnswerOutcome outcome, std::string detail) {
-            json body{{"dn", dn}, {"result", to_string(outcome)}, {"detail", detail}};
-            switch (outcome) {
-                case AnswerOutcome::requested:
-                    pending->finish(json_response(202, body));
-                    return;
-                case AnswerOutcome::no_such_call:
-                    body["error"] = "no call for DN " + dn;
-                    pending->finish(json_response(404, body));
-                    return;
-                case AnswerOutcome::not_ringing:
-                    body["error"] = "the call for DN " + dn + " is not ringing";
-                    pending->finish(json_response(409, body));
-                    return;
-            }
-            pending->finish(error_response(500, "unknown answer outcome"));
+        const bool asked = guard_->run("answer source", [&] {
+            source_.request_answer(
+                dn, [guard = guard_, pending, dn](AnswerOutcome outcome, std::string detail) {
+                    if (!guard->run("answer callback", [&] {
+                            pending->finish(to_http(answer_reply(dn, outcome, detail)));
+                        }))
+                        pending->finish(error_response(500, "internal error"));
+                });
         });
+        if (!asked) pending->finish(error_response(500, "internal error"));
     }
 
     StatusServerOptions options_;
+    RouteSettings routes_;  // the token and body limit, for the pure routing
     StatusSource& source_;
     const metrics::Registry& metrics_;
+    // Counts what a handler did not expect; shared with the source's callbacks, which may
+    // come after the server is gone.
+    std::shared_ptr<logging::HandlerGuard> guard_;
 
     boost::asio::io_context timers_;  // deadlines for requests waiting on the source
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
@@ -436,7 +308,8 @@ class StatusServer::Impl {
     std::thread timer_thread_;
     std::unique_ptr<http::experimental::listener::http_listener> listener_;
 
-    std::mutex mutex_;  // guards stopping_, pending_, next_id_, body_reads_
+    std::mutex mutex_;  // guards stopping_, pending_, next_id_, body_reads_, bad_token_log_
+    logging::RateLimit bad_token_log_;  // one line per 10 s for wrong tokens
     bool stopping_ = false;
     int body_reads_ = 0;  // continuations that still hold `this`
     std::condition_variable body_reads_done_;

@@ -4,6 +4,7 @@
 #include "status/status_source.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -15,6 +16,7 @@ struct StatusServerOptions {
     std::string token;  // STATUS_TOKEN; empty serves /health only, the rest answer 503
     std::chrono::milliseconds deadline{2000};  // for the source's callbacks; then 503
     std::size_t max_body_bytes = 4096;         // POST bodies are tiny; anything bigger is 413
+    std::function<void()> on_handler_error;    // once per exception a handler did not expect
 };
 
 // The status REST API on a cpprestsdk http_listener:

@@ -1,5 +1,7 @@
 #include "status_test_support.hpp"
 
+#include <stdexcept>
+
 #include <cpprest/http_client.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -43,6 +45,7 @@ FakeSource::~FakeSource() {
 void FakeSource::deliver(std::function<void()> f) {
     switch (mode_.load()) {
         case Mode::inline_reply:
+        case Mode::throwing:
             f();
             return;
         case Mode::other_thread: {
@@ -63,6 +66,7 @@ void FakeSource::deliver(std::function<void()> f) {
 
 void FakeSource::calls(std::function<void(std::vector<status::CallView>)> done) {
     ++calls_requests_;
+    if (mode_ == Mode::throwing) throw std::runtime_error("fake source: calls() throws");
     std::vector<status::CallView> snapshot;
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -72,12 +76,14 @@ void FakeSource::calls(std::function<void(std::vector<status::CallView>)> done) 
 }
 
 status::Readiness FakeSource::readiness() const {
+    if (mode_ == Mode::throwing) throw std::runtime_error("fake source: readiness() throws");
     std::lock_guard<std::mutex> lock(mutex_);
     return readiness_;
 }
 
 void FakeSource::request_answer(
     const std::string& dn, std::function<void(status::AnswerOutcome, std::string detail)> done) {
+    if (mode_ == Mode::throwing) throw std::runtime_error("fake source: request_answer() throws");
     status::AnswerOutcome outcome = status::AnswerOutcome::no_such_call;
     {
         std::lock_guard<std::mutex> lock(mutex_);

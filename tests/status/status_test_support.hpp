@@ -30,7 +30,7 @@ HttpReply http_request(const std::string& base_url, const std::string& method,
 // A StatusSource the test scripts: what calls() returns, how it answers, and when.
 class FakeSource : public status::StatusSource {
   public:
-    enum class Mode { inline_reply, other_thread, never };
+    enum class Mode { inline_reply, other_thread, never, throwing };  // throwing: every call throws
 
     ~FakeSource() override;
 

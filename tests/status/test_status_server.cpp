@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <future>
 #include <memory>
 
@@ -31,6 +32,7 @@ class StatusServerTest : public ::testing::Test {
         o.port = talkgate::test::free_loopback_port();
         o.token = token;
         o.deadline = deadline;
+        o.on_handler_error = [this] { ++handler_errors_; };
         server_ = std::make_unique<StatusServer>(o, source_, metrics_.registry);
         std::string error;
         ASSERT_TRUE(server_->start(error)) << error;
@@ -60,6 +62,7 @@ class StatusServerTest : public ::testing::Test {
     std::unique_ptr<StatusServer> server_;
     std::string url_;
     std::string token_;
+    std::atomic<int> handler_errors_{0};  // what the server's guard counted
 };
 
 }  // namespace
@@ -347,4 +350,23 @@ TEST_F(StatusServerTest, CallsWithANonUtf8CallUuidAnswerValidJson) {
     const std::string uuid = j["calls"][0]["call_uuid"];
     EXPECT_NE(uuid.find("\xef\xbf\xbd"), std::string::npos) << "bad bytes become U+FFFD";
     EXPECT_EQ(get("/health").status, 200) << "the server still answers";
+}
+
+// Issue 11: a source that throws (a controller bug) costs its request a 500, is counted, and
+// the next request is served as usual.
+TEST_F(StatusServerTest, ASourceThatThrowsGets500IsCountedAndTheServerGoesOn) {
+    start();
+    source_.set_answer("1002", AnswerOutcome::requested);
+    source_.set_mode(FakeSource::Mode::throwing);
+    expect_json_error(get("/calls"), 500);
+    expect_json_error(get("/calls/1002"), 500);
+    expect_json_error(get("/ready"), 500);
+    expect_json_error(post("/calls/1002/answer"), 500);
+    EXPECT_EQ(handler_errors_.load(), 4);
+
+    source_.set_mode(FakeSource::Mode::inline_reply);
+    EXPECT_EQ(get("/calls").status, 200);
+    EXPECT_EQ(get("/ready").status, 200);
+    EXPECT_EQ(post("/calls/1002/answer").status, 202);
+    EXPECT_EQ(handler_errors_.load(), 4) << "nothing more was unexpected";
 }
