@@ -1,6 +1,7 @@
 #include "ami/client.hpp"
 
 #include "ami/frame_parser.hpp"
+#include "logging/handler_guard.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/bind_executor.hpp>
@@ -115,6 +116,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
         s.late_replies = late_replies_;
         s.actions_sent = actions_sent_;
         s.actions_failed = actions_failed_;
+        s.handler_errors = guard_.caught_total();
         return s;
     }
 
@@ -405,13 +407,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     // An exception from application code must not unwind through Asio and our state.
     template <class F>
     void guarded(const char* what, F&& f) {
-        try {
-            f();
-        } catch (const std::exception& e) {
-            log_->error("AMI {} threw: {}", what, e.what());
-        } catch (...) {
-            log_->error("AMI {} threw a non-standard exception", what);
-        }
+        guard_.run(what, std::forward<F>(f));
     }
 
     void close_transport() {
@@ -488,6 +484,7 @@ class Client::Impl : public std::enable_shared_from_this<Client::Impl> {
     asio::strand<asio::io_context::executor_type> strand_;  // serialises all of the below
     const Settings settings_;
     std::shared_ptr<spdlog::logger> log_;
+    logging::HandlerGuard guard_{"AMI", settings_.on_handler_error};  // counts callbacks' throws
     tcp::resolver resolver_;
     tcp::socket socket_;
     asio::steady_timer handshake_timer_;  // deadline for connect + banner + Login

@@ -47,6 +47,7 @@ struct ClientStats {
     std::uint64_t late_replies = 0;      // responses for no pending action (after a timeout)
     std::uint64_t actions_sent = 0;
     std::uint64_t actions_failed = 0;  // completed with an Error
+    std::uint64_t handler_errors = 0;  // exceptions the application's callbacks threw (caught)
 };
 
 // An asynchronous Asterisk Manager Interface client on an application's io_context.

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace talkgate::ami {
@@ -26,6 +27,8 @@ struct Settings {
     double reconnect_jitter = 0.2;                   // each delay is reduced by up to this share
     std::size_t max_frame_bytes = 256 * 1024;        // one AMI message larger than this: drop
     std::size_t max_pending_actions = 1024;          // actions in flight beyond this: overloaded
+    // Runs once per exception an event, state or action callback threw (e.g. to count it).
+    std::function<void()> on_handler_error;
 };
 
 // Delay before reconnect attempt `attempt` (0 = first retry): min * 2^attempt capped at max,

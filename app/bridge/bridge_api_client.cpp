@@ -1,6 +1,7 @@
 #include "bridge/bridge_api_client.hpp"
 
 #include "config/config.hpp"
+#include "logging/handler_guard.hpp"
 #include "wire/json_text.hpp"
 
 #include <cpprest/http_client.h>
@@ -40,7 +41,10 @@ std::string path_segment(const std::string& s) {
 }  // namespace
 
 struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::State> {
-    State(boost::asio::io_context& io, Settings s) : io(io), settings(std::move(s)) {}
+    State(boost::asio::io_context& io, Settings s)
+        : io(io),
+          settings(std::move(s)),
+          guard(std::make_shared<logging::HandlerGuard>("bridge API", settings.on_handler_error)) {}
 
     struct Request {
         std::string base;
@@ -101,53 +105,65 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
             finish(std::move(r), 0, std::string("bad request: ") + e.what(), false, false);
             return;
         }
-        task.then([weak, r](pplx::task<web::http::http_response> t) {
-            int status = 0;
-            std::string error;
-            bool timed_out = false;
-            try {
-                auto response = t.get();
-                status = response.status_code();
-                if (status >= 300) {
-                    error = "HTTP " + std::to_string(status);
-                    try {
-                        auto body = response.extract_string().get();
-                        if (!body.empty()) error += ": " + body.substr(0, 200);
-                    } catch (const std::exception&) {
-                    }
-                }
-            } catch (const web::http::http_exception& e) {
-                error = e.what();
-                timed_out = e.error_code() == std::errc::timed_out;
-            } catch (const std::exception& e) {
-                error = e.what();
-            }
-            auto self = weak.lock();
-            if (!self) return;
-            boost::asio::post(self->io, [self, r, status, error, timed_out] {
-                try {
-                    const bool retryable = !timed_out && (status == 0 || status >= 500);
-                    if (!error.empty() && retryable &&
-                        r->outcome.attempts <= self->settings.retries) {
-                        r->fresh_pool = status == 0;
-                        auto delay = self->settings.backoff * (1 << (r->outcome.attempts - 1));
-                        spdlog::debug("bridge API {}: {} (attempt {}), retrying in {} ms",
-                                      r->outcome.url, error, r->outcome.attempts, delay.count());
-                        auto timer = std::make_shared<boost::asio::steady_timer>(self->io, delay);
-                        std::weak_ptr<State> w = self;
-                        timer->async_wait([w, r, timer](const boost::system::error_code& ec) {
-                            auto s = w.lock();
-                            if (!ec && s) s->attempt(r);
-                        });
-                        return;
-                    }
-                    self->finish(r, status, error, error.empty(), timed_out);
-                } catch (const std::exception& e) {
-                    // Nothing may escape onto the application's io thread.
-                    spdlog::error("bridge API {}: completion failed: {}", r->outcome.url, e.what());
-                }
+        // Runs on cpprestsdk's threads, then on the io thread: nothing may escape either.
+        task.then([weak, r, guard = guard](pplx::task<web::http::http_response> t) {
+            guard->run("reply continuation", [&] {
+                auto outcome = reply_outcome(t);
+                auto self = weak.lock();
+                if (!self) return;
+                boost::asio::post(self->io, [self, r, outcome] {
+                    self->guard->run("completion", [&] { self->complete(r, outcome); });
+                });
             });
         });
+    }
+
+    // What one attempt came to: transport errors and HTTP errors are expected, not thrown.
+    struct AttemptOutcome {
+        int status = 0;
+        std::string error;
+        bool timed_out = false;
+    };
+
+    static AttemptOutcome reply_outcome(pplx::task<web::http::http_response>& t) {
+        AttemptOutcome o;
+        try {
+            auto response = t.get();
+            o.status = response.status_code();
+            if (o.status >= 300) {
+                o.error = "HTTP " + std::to_string(o.status);
+                try {
+                    auto body = response.extract_string().get();
+                    if (!body.empty()) o.error += ": " + body.substr(0, 200);
+                } catch (const std::exception&) {
+                }
+            }
+        } catch (const web::http::http_exception& e) {
+            o.error = e.what();
+            o.timed_out = e.error_code() == std::errc::timed_out;
+        } catch (const std::exception& e) {
+            o.error = e.what();
+        }
+        return o;
+    }
+
+    // On the io thread: retry with backoff, or report the outcome.
+    void complete(const std::shared_ptr<Request>& r, const AttemptOutcome& o) {
+        const bool retryable = !o.timed_out && (o.status == 0 || o.status >= 500);
+        if (!o.error.empty() && retryable && r->outcome.attempts <= settings.retries) {
+            r->fresh_pool = o.status == 0;
+            auto delay = settings.backoff * (1 << (r->outcome.attempts - 1));
+            spdlog::debug("bridge API {}: {} (attempt {}), retrying in {} ms", r->outcome.url,
+                          o.error, r->outcome.attempts, delay.count());
+            auto timer = std::make_shared<boost::asio::steady_timer>(io, delay);
+            std::weak_ptr<State> w = shared_from_this();
+            timer->async_wait([w, r, timer](const boost::system::error_code& ec) {
+                auto s = w.lock();
+                if (!ec && s) s->guard->run("retry", [&] { s->attempt(r); });
+            });
+            return;
+        }
+        finish(r, o.status, o.error, o.error.empty(), o.timed_out);
     }
 
     void finish(std::shared_ptr<Request> r, int status, const std::string& error, bool ok,
@@ -162,6 +178,9 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
 
     boost::asio::io_context& io;
     Settings settings;
+    // Counts what a continuation or completion did not expect; shared with continuations that
+    // may outlive this state.
+    std::shared_ptr<logging::HandlerGuard> guard;
     std::map<std::string, Pool> clients;  // by base URL; touched on io's thread only
 };
 

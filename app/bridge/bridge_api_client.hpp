@@ -25,6 +25,8 @@ class BridgeApiClient {
         // A connection pool idle this long is replaced before the next request: the desktop's
         // HTTP server may have closed its idle keep-alive connections meanwhile.
         std::chrono::milliseconds pool_idle_limit{10000};
+        // Runs once per exception a continuation or completion did not expect (to count it).
+        std::function<void()> on_handler_error;
     };
 
     struct Outcome {

@@ -109,6 +109,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
             hs.on_reject = [&metrics = metrics_](intake::HepReject reason) {
                 metrics.notify_rejected.labels({intake::to_string(reason)}).inc();
             };
+            hs.on_handler_error = metrics_.handler_error_counter("hep");
             std::string ip_error;
             if (!intake::parse_ip_list(config_.genesys_sip_hosts, hs.intake.genesys_hosts,
                                        ip_error)) {
@@ -136,6 +137,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         as.secret = config_.ami_secret;
         // Only what talkgate reads: UserEvent GenesysNotify (user) and Shutdown (system).
         as.events = "system,user";
+        as.on_handler_error = metrics_.handler_error_counter("ami");
         ami_ = std::make_unique<ami::Client>(io_, as);
         ami_->on_event([weak](const ami::Message& m) {
             if (auto s = weak.lock()) s->guard_.run("AMI event", [&] { s->on_ami_event(m); });
@@ -267,6 +269,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         c.ca_file = config_.ari_ca_file;
         c.insecure = config_.ari_insecure;
         c.request_timeout = std::chrono::milliseconds(3000);
+        c.on_handler_error = metrics_.handler_error_counter("ari");
         return c;
     }
 
@@ -277,6 +280,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         s.insecure = config_.bridge_api_insecure;
         s.timeout = config_.bridge_api_timeout;
         s.retries = config_.bridge_api_retries;
+        s.on_handler_error = metrics_.handler_error_counter("bridge_api");
         return s;
     }
 

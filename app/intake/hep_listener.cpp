@@ -1,5 +1,6 @@
 #include "hep_listener.hpp"
 
+#include "logging/handler_guard.hpp"
 #include "wire/wire_text.hpp"
 
 #include <spdlog/spdlog.h>
@@ -133,13 +134,7 @@ class HepListener::Impl : public std::enable_shared_from_this<Impl> {
     // An exception must not escape into io_context::run and stop the application's loop.
     template <class F>
     void guarded(const char* what, F&& f) {
-        try {
-            f();
-        } catch (const std::exception& e) {
-            spdlog::error("HEP: {} failed: {}", what, e.what());
-        } catch (...) {
-            spdlog::error("HEP: {} failed with an unknown exception", what);
-        }
+        guard_.run(what, std::forward<F>(f));
     }
 
     void log_reject(const HepIntake::Outcome& outcome) {
@@ -167,6 +162,7 @@ class HepListener::Impl : public std::enable_shared_from_this<Impl> {
     boost::asio::ip::udp::socket socket_;
     HepListenerSettings settings_;
     NotifyHandler on_notify_;
+    logging::HandlerGuard guard_{"HEP", settings_.on_handler_error};  // counts handlers' throws
     HepIntake intake_;
     std::atomic<bool> stopped_{false};  // set from any thread by stop()
     boost::asio::ip::udp::endpoint local_;

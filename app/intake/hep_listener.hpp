@@ -22,6 +22,8 @@ struct HepListenerSettings {
     std::chrono::milliseconds reject_log_interval{10000};
     // Told of every rejected datagram on the io_context's thread (e.g. to count it); may be empty.
     std::function<void(HepReject)> on_reject;
+    // Runs once per exception a datagram's handling or a handler threw (e.g. to count it).
+    std::function<void()> on_handler_error;
 };
 
 // Receives Asterisk's HEP v3 copies of SIP (res_hep_pjsip) on a UDP socket and turns each

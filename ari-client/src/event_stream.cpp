@@ -249,7 +249,8 @@ struct detail::StreamCore : std::enable_shared_from_this<StreamCore> {
     // I/O thread only.
     Backoff backoff;
     RateLimitedLog malformed_log{"malformed event"};
-    HandlerGuard guard{"ARI events"};  // no exception from a handler leaves a thread
+    HandlerGuard guard{"ARI events",
+                       config.on_handler_error};  // no exception from a handler leaves a thread
     RateLimitedLog oversized_log{"oversized event dropped"};
     Clock::time_point connected_at{};
     bool up = false;

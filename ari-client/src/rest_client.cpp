@@ -329,7 +329,8 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
     std::thread timer_thread;
     std::mutex mu;  // guards closed and calls into the executor
     // Shared with continuations and posted handlers, which may outlive this object.
-    std::shared_ptr<HandlerGuard> guard = std::make_shared<HandlerGuard>("ARI REST");
+    std::shared_ptr<HandlerGuard> guard =
+        std::make_shared<HandlerGuard>("ARI REST", config.on_handler_error);
     bool closed = false;
     std::mutex calls_mu;  // guards in_flight
     bool closed_calls = false;

@@ -542,3 +542,33 @@ TEST(AmiClientFake, TheSecretNeverAppearsInTheLog) {
 }
 
 }  // namespace
+
+// Issue 11: an action handler that throws (an application bug) is caught, counted and logged;
+// the client goes on with the next event and the next reply.
+TEST(AmiClientFake, AThrowingHandlerIsCountedAndTheClientGoesOn) {
+    FakeAmiServer server;
+    std::atomic<int> errors{0};
+    auto s = settings_for(server);
+    s.on_handler_error = [&errors] { ++errors; };
+    Connected c(server, s);
+    c.h.client().ping([](auto) { throw std::runtime_error("handler bug"); });
+    auto a1 = c.conn->read_frame(2s);
+    ASSERT_TRUE(a1);
+    ASSERT_TRUE(c.conn->reply(*a1, "Response: Success\r\nPing: Pong\r\n"));
+    ASSERT_TRUE(c.conn->send("Event: UserEvent\r\nUserEvent: AfterTheThrow\r\n\r\n"));
+    EXPECT_TRUE(c.h.wait_event("UserEvent", 2s));
+    EXPECT_EQ(errors.load(), 1);
+
+    auto p = std::make_shared<std::promise<talkgate::ami::Result<Message>>>();
+    c.h.client().ping([p](auto r) { p->set_value(std::move(r)); });
+    auto a2 = c.conn->read_frame(2s);
+    ASSERT_TRUE(a2);
+    ASSERT_TRUE(c.conn->reply(*a2, "Response: Success\r\nPing: Pong\r\n"));
+    auto f = p->get_future();
+    ASSERT_EQ(f.wait_for(3s), std::future_status::ready);
+    auto r = f.get();
+    EXPECT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(errors.load(), 1);
+    EXPECT_EQ(c.h.client().stats().handler_errors, 1u);
+    EXPECT_EQ(c.h.client().stats().connects, 1u) << "the connection was kept";
+}

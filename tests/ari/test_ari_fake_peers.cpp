@@ -123,6 +123,30 @@ TEST(AriRestFake, ReplySlowerThanTheDeadlineIsATimeoutError) {
     EXPECT_LT(took, 3s) << "the deadline must hold while the server stays silent";
 }
 
+// Issue 11: a completion handler that throws is counted through on_handler_error and the
+// client serves the next call.
+TEST(AriRestFake, ACompletionHandlerThatThrowsIsCountedAndTheClientGoesOn) {
+    FakeServer server([&](tcp::socket& s) {
+        beast::flat_buffer buf;
+        boost::system::error_code ec;
+        for (int i = 0; i < 2 && !ec; ++i) {
+            http::request<http::string_body> req;
+            http::read(s, buf, req, ec);
+            if (!ec) reply(s, http::status::ok, R"({"system":{"version":"22.0.0"}})");
+        }
+    });
+    auto c = fake_config(server);
+    std::atomic<int> errors{0};
+    c.on_handler_error = [&errors] { ++errors; };
+    TaskThread worker;
+    ari::RestClient rest(c, worker.executor());
+    rest.asterisk_info([](auto) { throw std::runtime_error("handler bug"); });
+    ASSERT_TRUE(eventually([&] { return errors.load() == 1; }, 5s));
+    auto r = sync<nlohmann::json>([&](auto h) { rest.asterisk_info(h); }, 5s);
+    ASSERT_TRUE(r) << r.error().describe();
+    EXPECT_EQ(errors.load(), 1);
+}
+
 TEST(AriRestFake, HttpErrorCarriesStatusAndAsteriskMessageAndAuthIsOnlyInTheHeader) {
     Seen seen;
     FakeServer server([&](tcp::socket& s) {
@@ -418,6 +442,41 @@ TEST(AriEventsFake, MalformedAndOversizedEventsAreCountedAndTheStreamGoesOn) {
     EXPECT_EQ(s.oversized, 1u);
     EXPECT_EQ(s.delivered, 1u);
     EXPECT_FALSE(f.rec.state(Kind::disconnected, 300ms)) << "bad events do not cost the socket";
+}
+
+// Issue 11: an event handler that throws costs that event only: counted through
+// on_handler_error, and the next event is delivered on the same connection.
+TEST(AriEventsFake, AHandlerThatThrowsIsCountedAndTheNextEventIsDelivered) {
+    Seen seen;
+    auto server = ws_server(seen, [](auto& ws, int) {
+        for (int i = 0; i < 3; ++i) ws.write(boost::asio::buffer(event_json(i)));
+        read_until_closed(ws);
+    });
+    auto c = fake_config(server);
+    std::atomic<int> errors{0};
+    c.on_handler_error = [&errors] { ++errors; };
+    TaskThread worker;
+    Recorder rec;
+    auto record = rec.event_handler();
+    ari::EventStream stream(
+        c, worker.executor(),
+        [record](ari::Event e) {
+            auto* v = std::get_if<ari::ChannelVarset>(&e);
+            if (v && v->value == "1") throw std::runtime_error("handler bug");
+            record(std::move(e));
+        },
+        rec.state_handler());
+    stream.start();
+    ASSERT_TRUE(rec.state(Kind::connected, 5s));
+    auto first = rec.next<ari::ChannelVarset>(2s);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->value, "0");
+    auto third = rec.next<ari::ChannelVarset>(2s);
+    ASSERT_TRUE(third);
+    EXPECT_EQ(third->value, "2");
+    EXPECT_EQ(errors.load(), 1);
+    EXPECT_EQ(stream.stats().handler_errors, 1u);
+    EXPECT_FALSE(rec.state(Kind::disconnected, 300ms)) << "a handler's bug costs no socket";
 }
 
 TEST(AriEventsFake, FullQueueDropsAndCountsWithoutBlockingTheReadLoop) {

@@ -218,6 +218,25 @@ TEST_F(BridgeApiClientTest, BridgeDownIsAConnectErrorRetriedThenReported) {
     EXPECT_FALSE(o.error.empty());
 }
 
+// Issue 11: a completion handler that throws is counted through on_handler_error (in talkgate
+// talkgate_handler_errors_total{component="bridge_api"}) and the next request is served.
+TEST_F(BridgeApiClientTest, ACompletionHandlerThatThrowsIsCountedAndTheClientGoesOn) {
+    FakeBridgeApi api;
+    std::atomic<int> errors{0};
+    auto s = settings(api.url());
+    s.on_handler_error = [&errors] { ++errors; };
+    BridgeApiClient client(io_, s);
+    boost::asio::post(io_, [&] {
+        client.answer("1002", "", [](const auto&) { throw std::runtime_error("handler bug"); });
+    });
+    for (int i = 0; i < 500 && errors.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(errors.load(), 1);
+    auto o = run(client, [](auto& c, auto done) { c.answer("1003", "", done); });
+    EXPECT_TRUE(o.ok) << o.error;
+    EXPECT_EQ(errors.load(), 1);
+    EXPECT_EQ(api.requests().size(), 2u);
+}
+
 TEST_F(BridgeApiClientTest, DisabledWhenNoUrl) {
     BridgeApiClient client(io_, settings(""));
     EXPECT_FALSE(client.enabled());

@@ -179,10 +179,15 @@ TEST(HepListener, RejectLogLinesAreRateLimitedPerReasonAndCarryNoSecret) {
     EXPECT_EQ(log.text().find("never-log-this"), std::string::npos) << log.text();
 }
 
-TEST(HepListener, AThrowingHandlerDoesNotStopTheListener) {
+// Issue 11: what a handler throws is caught, counted (talkgate_handler_errors_total{component=
+// "hep"} in talkgate) and the next datagram is handled as usual.
+TEST(HepListener, AThrowingHandlerIsCountedAndDoesNotStopTheListener) {
     asio::io_context io;
     int calls = 0;
-    HepListener listener(io, settings(), [&](NotifyEvent) {
+    int errors = 0;
+    auto s_settings = settings();
+    s_settings.on_handler_error = [&errors] { ++errors; };
+    HepListener listener(io, s_settings, [&](NotifyEvent) {
         ++calls;
         throw std::runtime_error("handler bug");
     });
@@ -192,6 +197,7 @@ TEST(HepListener, AThrowingHandlerDoesNotStopTheListener) {
     s.send_to(asio::buffer(HepBuilder().build(genesys_notify("t2", 1))), listener.local_endpoint());
     for (int i = 0; i < 200 && calls < 2; ++i) io.run_for(10ms);
     EXPECT_EQ(calls, 2);
+    EXPECT_EQ(errors, 2);
     EXPECT_EQ(listener.counters().notifies, 2u);
 }
 

@@ -110,3 +110,16 @@ TEST(TalkgateMetrics, EventsDroppedMovesByWhatEachClientDroppedSinceTheLastLook)
     EXPECT_EQ(p.value("talkgate_events_dropped_total", {{"source", "ari"}}), 7.0);
     EXPECT_EQ(p.value("talkgate_events_dropped_total", {{"source", "ami"}}), 1.0);
 }
+
+TEST(TalkgateMetrics, HandlerErrorCounterMovesItsComponentOnly) {
+    TalkgateMetrics m;
+    auto ami = m.handler_error_counter("ami");
+    auto hep = m.handler_error_counter("hep");
+    ami();
+    ami();
+    hep();
+    auto p = parse_prometheus_text(m.registry.render());
+    ASSERT_TRUE(p.ok()) << p.error;
+    EXPECT_EQ(p.value("talkgate_handler_errors_total", {{"component", "ami"}}), 2.0);
+    EXPECT_EQ(p.value("talkgate_handler_errors_total", {{"component", "hep"}}), 1.0);
+}

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 
 namespace ari {
@@ -18,6 +19,9 @@ struct ClientConfig {
     // A REST connection pool idle this long is replaced before the next request: shorter than
     // the peer's keep-alive (Asterisk's http.conf session_keep_alive, 15 s by default).
     std::chrono::milliseconds pool_idle_limit{10000};
+    // Runs once per exception an application handler or a library callback threw (caught and
+    // logged either way), e.g. to count it; any thread.
+    std::function<void()> on_handler_error;
 
     // Events WebSocket.
     bool subscribe_all = false;                       // subscribeAll=true on /ari/events
