@@ -253,6 +253,38 @@ TEST_F(ControllerLabTest, PjsipNotifyMissedWhileAmiWasDownIsSentWhenAmiReturns) 
     expect_nothing_left();
 }
 
+// Agent 1009 registered from the lab's agent address (127.0.0.3) while the test runs, so
+// AMI PJSIPShowContacts gives talkgate a {contact_host}; unregistered at the end, as later
+// tests want 1009 absent.
+class DesktopAgent {
+  public:
+    explicit DesktopAgent(const LabEnv& lab) : lab_(lab) {
+        Sipp reg(lab_, registration("ami_agent_register.xml"));
+        registered_ = reg.wait_success(10s);
+    }
+    ~DesktopAgent() {
+        Sipp unreg(lab_, registration("agent_unregister.xml"));
+        EXPECT_EQ(unreg.wait_success(10s), "");
+    }
+    // Empty when the registration succeeded, else sipp's complaint.
+    const std::string& registered() const { return registered_; }
+
+  private:
+    Sipp::Options registration(const char* scenario) {
+        Sipp::Options o;
+        o.scenario = scenario;
+        o.local_ip = lab_["LAB_AGENT_IP"];
+        o.local_port = lab_.port("LAB_AGENT_PORT_BASE") + 9;
+        o.service = "1009";
+        o.timeout = 10s;
+        o.extra = {"-au", "1009", "-ap", lab_["LAB_AGENT_PASSWORD"]};
+        return o;
+    }
+
+    const LabEnv& lab_;
+    std::string registered_;
+};
+
 TEST_F(ControllerLabTest, BridgeApiOnTheAgentsDesktopIsFoundThroughItsRegisteredContact) {
     // Each agent's desktop runs its own bridge: BRIDGE_API_URL names {contact_host}, the host
     // of the contact the agent registered (AMI PJSIPShowContacts). Agent 1009 registers from
@@ -260,21 +292,8 @@ TEST_F(ControllerLabTest, BridgeApiOnTheAgentsDesktopIsFoundThroughItsRegistered
     FakeBridgeApi desktop(lab_["LAB_AGENT_IP"]);
     config_.bridge_api_url = "http://{contact_host}:" + std::to_string(desktop.port());
     config_.bridge_api_contact_allow = {"127.0.0.3/32"};
-    const int agent_port = lab_.port("LAB_AGENT_PORT_BASE") + 9;
-    auto registration = [&](const char* scenario) {
-        Sipp::Options o;
-        o.scenario = scenario;
-        o.local_ip = lab_["LAB_AGENT_IP"];
-        o.local_port = agent_port;
-        o.service = "1009";
-        o.timeout = 10s;
-        o.extra = {"-au", "1009", "-ap", lab_["LAB_AGENT_PASSWORD"]};
-        return o;
-    };
-    {
-        Sipp reg(lab_, registration("ami_agent_register.xml"));
-        ASSERT_EQ(reg.wait_success(10s), "");
-    }
+    DesktopAgent registered(lab_);
+    ASSERT_EQ(registered.registered(), "");
     start();
     {
         Sipp a(lab_, agent("1009", "agent_answer_on_notify.xml"));
@@ -285,8 +304,36 @@ TEST_F(ControllerLabTest, BridgeApiOnTheAgentsDesktopIsFoundThroughItsRegistered
     EXPECT_TRUE(desktop.wait_for("/answer/1009", 1, 5s));
     EXPECT_TRUE(desktop.wait_for("/genesys-call-notify", 1, 5s));
     EXPECT_EQ(bridge_.requests().size(), 0u);
-    Sipp unreg(lab_, registration("agent_unregister.xml"));  // later tests want 1009 absent
-    EXPECT_EQ(unreg.wait_success(10s), "");
+    EXPECT_EQ(metrics_.bridge_api_refused.labels({"contact_not_allowed"}).value(), 0u);
+    expect_nothing_left();
+}
+
+// Issue 11: a registered contact outside BRIDGE_API_CONTACT_ALLOW cannot point talkgate's
+// bridge requests at its host: refused and counted, no request reaches that host, and the
+// call is still answered through PJSIPNotify.
+TEST_F(ControllerLabTest, BridgeApiContactOutsideTheAllowListIsRefusedAndCounted) {
+    FakeBridgeApi desktop(lab_["LAB_AGENT_IP"]);
+    config_.bridge_api_url = "http://{contact_host}:" + std::to_string(desktop.port());
+    config_.bridge_api_contact_allow = {"127.0.0.9/32", "desktop.example.net"};
+    DesktopAgent registered(lab_);
+    ASSERT_EQ(registered.registered(), "");
+    start();
+    {
+        Sipp a(lab_, agent("1009", "agent_answer_on_notify.xml"));
+        Sipp g(lab_, genesys("1009", "genesys_notify_talk.xml", "UUID-NOT-ALLOWED", 500));
+        EXPECT_EQ(g.wait_success(15s), "");
+        EXPECT_EQ(a.wait_success(10s), "");
+    }
+    // The bridge answer (and the notify, each looks the contact up) was refused.
+    EXPECT_TRUE(wait_until(
+        [this] {
+            return metrics_.bridge_api_refused.labels({"contact_not_allowed"}).value() >= 1u;
+        },
+        5s))
+        << metrics_.bridge_api_refused.labels({"contact_not_allowed"}).value();
+    EXPECT_TRUE(desktop.requests().empty()) << "a request reached the refused contact's host";
+    EXPECT_TRUE(bridge_.requests().empty());
+    EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 1u);
     expect_nothing_left();
 }
 
