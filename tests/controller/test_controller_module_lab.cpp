@@ -5,6 +5,7 @@
 #include "controller_harness.hpp"
 
 #include <array>
+#include <future>
 
 namespace talkgate::test {
 namespace {
@@ -100,6 +101,37 @@ TEST_F(ControllerModuleLabTest, HepAloneStillWorksBesideTheModule) {
     run_talk_then_hold_call("UUID-CTLMOD-HEP");
     EXPECT_EQ(received("talk", "hep"), 1u);
     EXPECT_EQ(received("hold", "hep"), 1u);
+}
+
+// Issue 11 regression through the module: Genesys's INVITE and NOTIFY carry an
+// X-Genesys-CallUUID that is not UTF-8. The module once raised no event at all then (JSON
+// cannot carry the bytes), after answering the NOTIFY 200, so the agent rang until 408; now it
+// reports the NOTIFY with the CallUUID dropped. The call is answered, and the controller keeps
+// serving (the status source lists no call afterwards).
+TEST_F(ControllerModuleLabTest, NonUtf8CallUuidThroughAmiAndAriStopsNeitherTheCallNorTalkgate) {
+    use_sources(false, true, true);
+    start();
+    {
+        Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
+        Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", std::string("\xe9\xff", 2), 1000));
+        EXPECT_EQ(g.wait_success(20s), "") << a.output();
+        EXPECT_EQ(a.wait_success(10s), "") << g.output();
+    }
+    EXPECT_GE(received("talk", "ami") + received("talk", "ari"), 1u);
+    ASSERT_TRUE(bridge_.wait_for("/genesys-call-notify", 1, 5s));
+    for (const auto& r : bridge_.requests()) {
+        if (r.path == "/genesys-call-notify") {
+            EXPECT_EQ(r.body["call_uuid"], "");
+        }
+    }
+    EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 1u);
+    std::promise<std::size_t> listed;
+    controller_->calls(
+        [&](std::vector<status::CallView> calls) { listed.set_value(calls.size()); });
+    auto f = listed.get_future();
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready) << "the io thread still runs";
+    EXPECT_EQ(f.get(), 0u);
+    expect_nothing_left();
 }
 
 class ControllerModuleSingleSourceTest : public ControllerModuleLabTest,

@@ -259,6 +259,22 @@ static void record_on_channel(struct ast_channel* chan, const char* package, con
     }
 }
 
+/* JSON cannot carry bytes that are not UTF-8 (ast_json_pack fails and no event would go out),
+ * and talkgate takes a CallUUID only as visible ASCII: anything else is dropped, the NOTIFY
+ * still reported. */
+static void keep_visible_ascii(char* value, const char* what) {
+    const unsigned char* p;
+
+    for (p = (const unsigned char*)value; *p; ++p) {
+        if (*p <= ' ' || *p > '~') {
+            ast_log(LOG_WARNING, "talkgate NOTIFY: %s is not visible ASCII; reported empty\n",
+                    what);
+            value[0] = '\0';
+            return;
+        }
+    }
+}
+
 static void publish_user_event(struct ast_sip_session* session, pjsip_rx_data* rdata,
                                const char* package) {
     char call_id[VALUE_MAX];
@@ -280,6 +296,7 @@ static void publish_user_event(struct ast_sip_session* session, pjsip_rx_data* r
         ast_copy_pj_str(call_id, &rdata->msg_info.cid->id, sizeof(call_id));
     }
     header_value(rdata->msg_info.msg, "X-Genesys-CallUUID", NULL, call_uuid, sizeof(call_uuid));
+    keep_visible_ascii(call_uuid, "X-Genesys-CallUUID");
     to_user(rdata, dn, sizeof(dn));
     snprintf(cseq, sizeof(cseq), "%d", rdata->msg_info.cseq ? rdata->msg_info.cseq->cseq : 0);
 
@@ -294,6 +311,9 @@ static void publish_user_event(struct ast_sip_session* session, pjsip_rx_data* r
         ast_multi_object_blob_single_channel_publish(chan, ast_multi_user_event_type(), blob);
         ast_channel_unlock(chan);
         ast_json_unref(blob);
+    } else {
+        ast_log(LOG_WARNING, "talkgate NOTIFY %s: Call-ID or DN not encodable, no event\n",
+                package);
     }
     ast_channel_unref(chan);
 }
