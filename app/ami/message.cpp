@@ -2,22 +2,6 @@
 
 namespace talkgate::ami {
 
-namespace {
-
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-}  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
-
 std::optional<std::string> Message::get(std::string_view key) const {
     for (const auto& [k, v] : fields_) {
         if (iequals(k, key)) return v;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "wire/wire_text.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +49,6 @@ class Message {
 };
 
 // ASCII case-insensitive equality, the way Asterisk matches header names.
-bool iequals(std::string_view a, std::string_view b);
+using wire::iequals;
 
 }  // namespace talkgate::ami

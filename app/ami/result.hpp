@@ -2,9 +2,9 @@
 
 #include "ami/message.hpp"
 
+#include <ari/result.hpp>
+
 #include <string>
-#include <utility>
-#include <variant>
 #include <vector>
 
 namespace talkgate::ami {
@@ -36,20 +36,8 @@ struct Reply {
     Message complete;             // the closing "...Complete" event of a list action
 };
 
-// A value or an Error; never an exception across an async boundary.
+// A value or an Error; never an exception across an async boundary (the ARI client's type).
 template <class T>
-class Result {
-  public:
-    Result(T value) : v_(std::move(value)) {}
-    Result(Error error) : v_(std::move(error)) {}
-    explicit operator bool() const { return v_.index() == 0; }
-    bool ok() const { return v_.index() == 0; }
-    const T& value() const { return std::get<0>(v_); }
-    T& value() { return std::get<0>(v_); }
-    const Error& error() const { return std::get<1>(v_); }
-
-  private:
-    std::variant<T, Error> v_;
-};
+using Result = ari::Result<T, Error>;
 
 }  // namespace talkgate::ami

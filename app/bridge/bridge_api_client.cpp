@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 #include "logging/handler_guard.hpp"
 #include "wire/json_text.hpp"
+#include "wire/wire_text.hpp"
 
 #include <cpprest/http_client.h>
 #include <spdlog/spdlog.h>
@@ -16,11 +17,7 @@ namespace talkgate::bridge {
 
 namespace {
 
-std::string replace_all(std::string s, const std::string& what, const std::string& with) {
-    for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + with.size()))
-        s.replace(pos, what.size(), with);
-    return s;
-}
+using wire::replace_all;
 
 // Percent-encodes a DN for a path segment (DNs are validated, but never trust input in URLs).
 std::string path_segment(const std::string& s) {

@@ -1,6 +1,7 @@
 #include "config.hpp"
 
 #include "wire/cidr.hpp"
+#include "wire/wire_text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -50,6 +51,10 @@ const std::vector<SettingInfo> kSettings = {
     {"ANSWER_POLICY", "notify", "notify, immediate or off", false},
     {"ANSWER_POLICY_OVERRIDES", "", "per DN, e.g. 1002=immediate,1003=off", false},
     {"AGENT_RING_TIMEOUT_S", "30", "seconds an agent may ring before Genesys gets 408", false},
+    {"GENESYS_CONTEXT", "from-genesys",
+     "dialplan context of the Genesys endpoint (pjsip.conf context); a channel in it is a "
+     "Genesys leg when talkgate adopts calls after a restart",
+     false},
     {"LOG_LEVEL", "info", "trace, debug, info, warn, error", false},
 };
 
@@ -340,6 +345,10 @@ ConfigResult load_config(const Settings& settings) {
     long ring = c.agent_ring_timeout.count();
     r.integer("AGENT_RING_TIMEOUT_S", ring, 1, 600);
     c.agent_ring_timeout = std::chrono::seconds(ring);
+    r.text("GENESYS_CONTEXT", c.genesys_context);
+    if (!wire::is_token(c.genesys_context, 79))
+        r.error("GENESYS_CONTEXT: '" + wire::escaped(c.genesys_context, 80) +
+                "' is not a dialplan context name (1 to 79 visible ASCII characters)");
 
     r.text("LOG_LEVEL", c.log_level);
     c.log_level = lower(c.log_level);
@@ -386,7 +395,7 @@ std::string describe(const Config& c) {
         << "\nANSWER_POLICY=" << to_string(c.answer_policy)
         << "\nANSWER_POLICY_OVERRIDES=" << overrides
         << "\nAGENT_RING_TIMEOUT_S=" << c.agent_ring_timeout.count()
-        << "\nLOG_LEVEL=" << c.log_level << "\n";
+        << "\nGENESYS_CONTEXT=" << c.genesys_context << "\nLOG_LEVEL=" << c.log_level << "\n";
     return out.str();
 }
 

@@ -64,6 +64,9 @@ struct Config {
     AnswerPolicy answer_policy = AnswerPolicy::notify;
     std::map<std::string, AnswerPolicy> answer_policy_per_dn;  // ANSWER_POLICY_OVERRIDES
     std::chrono::seconds agent_ring_timeout{30};
+    // GENESYS_CONTEXT: the dialplan context Genesys calls enter (pjsip.conf endpoint context);
+    // after a restart a channel in it is a Genesys leg.
+    std::string genesys_context = "from-genesys";
 
     std::string log_level = "info";
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "intake/notify_kind.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -25,7 +26,7 @@ enum class CallState {
 
 const char* to_string(CallState state);
 
-enum class NotifyKind { talk, hold, other };
+using intake::NotifyKind;  // one vocabulary from the intake to the flow
 
 // A NOTIFY from Genesys, already de-duplicated by the intake.
 struct NotifyReceived {

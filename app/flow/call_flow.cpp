@@ -35,12 +35,6 @@ std::string who(const NotifyReceived& n) {
            " CSeq=" + std::to_string(n.cseq) + " source=" + n.source;
 }
 
-std::string replace_all(std::string s, const std::string& what, const std::string& with) {
-    for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + with.size()))
-        s.replace(pos, what.size(), with);
-    return s;
-}
-
 std::string var_of(const ChannelSnapshot& ch, const char* name) {
     auto it = ch.vars.find(name);
     return it == ch.vars.end() ? std::string() : it->second;
@@ -53,8 +47,8 @@ std::optional<AnswerPolicy> policy_named(const std::string& name) {
     return std::nullopt;
 }
 
-bool is_genesys_leg(const ChannelSnapshot& ch) {
-    return ch.context == "from-genesys" || !var_of(ch, var::genesys_call_id).empty();
+bool is_genesys_leg(const ChannelSnapshot& ch, const Config& config) {
+    return ch.context == config.genesys_context || !var_of(ch, var::genesys_call_id).empty();
 }
 
 // The call key an agent leg belongs to: its id is "<key>-agent"; the variable also says so.
@@ -74,6 +68,20 @@ bool before_answer(CallState s) {
 }
 
 }  // namespace
+
+const char* to_string(AnswerReason reason) {
+    switch (reason) {
+        case AnswerReason::notify_talk:
+            return "NOTIFY talk";
+        case AnswerReason::early_notify_talk:
+            return "NOTIFY talk received before the agent rang";
+        case AnswerReason::policy_immediate:
+            return "policy immediate";
+        case AnswerReason::manual:
+            return "manual answer";
+    }
+    return "?";
+}
 
 const char* to_string(CallState state) {
     switch (state) {
@@ -139,7 +147,7 @@ Commands CallFlow::on(const GenesysLegEntered& e, TimePoint now) {
     CreateAgentLeg create;
     create.call_key = call.key;
     create.agent_channel_id = call.agent_channel;
-    create.endpoint = replace_all(config_.agent_endpoint_template, "{dn}", call.dn);
+    create.endpoint = wire::replace_all(config_.agent_endpoint_template, "{dn}", call.dn);
     create.app_args = "talkgate-agent," + call.key;
     create.originator = call.genesys_channel;
     // Free identity for the next start: these ride on the same create request.
@@ -185,9 +193,9 @@ Commands CallFlow::on(const ChannelRinging& e, TimePoint now) {
     spdlog::info("agent ringing: {}", who(*call));
     out.push_back(RingGenesys{call->key, call->genesys_channel});
     if (call->pending_talk) {
-        request_answer(*call, now, out, "NOTIFY talk received before the agent rang");
+        request_answer(*call, now, out, AnswerReason::early_notify_talk);
     } else if (call->policy == AnswerPolicy::immediate) {
-        request_answer(*call, now, out, "policy immediate");
+        request_answer(*call, now, out, AnswerReason::policy_immediate);
     }
     return out;
 }
@@ -232,7 +240,7 @@ void CallFlow::act_on_notify(Call& c, const NotifyReceived& n, TimePoint now, Co
                     break;
                 case CallState::ringing:
                     if (!call->notify_talk_at) call->notify_talk_at = n.received_at;
-                    request_answer(*call, now, out, "NOTIFY talk");
+                    request_answer(*call, now, out, AnswerReason::notify_talk);
                     break;
                 case CallState::held:
                     call->state = CallState::connected;
@@ -425,7 +433,8 @@ Commands CallFlow::on(const Resync& e, TimePoint now) {
     }
 
     for (const auto& ch : e.channels) {
-        if (!ch.in_app || registry_.by_channel(ch.id) != nullptr || !is_genesys_leg(ch)) continue;
+        if (!ch.in_app || registry_.by_channel(ch.id) != nullptr || !is_genesys_leg(ch, config_))
+            continue;
         const ChannelSnapshot* agent = find(agent_channel_id(ch.id));
         if (agent == nullptr && bridge_of.count(ch.id) > 0) {
             // Agent legs of an older talkgate have other ids: the bridge partner is the agent.
@@ -440,7 +449,8 @@ Commands CallFlow::on(const Resync& e, TimePoint now) {
     }
 
     for (const auto& ch : e.channels) {
-        if (!ch.in_app || registry_.by_channel(ch.id) != nullptr || is_genesys_leg(ch)) continue;
+        if (!ch.in_app || registry_.by_channel(ch.id) != nullptr || is_genesys_leg(ch, config_))
+            continue;
         const std::string key = key_of_agent_leg(ch);
         if (!key.empty()) {
             observer_.resync_repair("agent_partner_gone");
@@ -597,7 +607,7 @@ ManualAnswerResult CallFlow::answer_manually(const std::string& dn, TimePoint no
     for (Call* call : registry_.by_dn(dn)) {
         if (call->state == CallState::ringing || call->state == CallState::answer_requested) {
             spdlog::info("manual answer requested by operator: {}", who(*call));
-            request_answer(*call, now, r.commands, "manual answer");
+            request_answer(*call, now, r.commands, AnswerReason::manual);
             r.outcome = ManualAnswerOutcome::requested;
             r.detail = "answer requested for call " + call->key;
             return r;
@@ -623,17 +633,18 @@ Call* CallFlow::match(const NotifyReceived& n) {
     return nullptr;
 }
 
-void CallFlow::request_answer(Call& call, TimePoint now, Commands& out, const char* why) {
+void CallFlow::request_answer(Call& call, TimePoint now, Commands& out, AnswerReason why) {
     call.pending_talk = false;
-    if (call.policy == AnswerPolicy::off && std::string(why) != "manual answer") {
-        spdlog::info("{} for {}: policy off, not answering", why, who(call));
+    if (call.policy == AnswerPolicy::off && why != AnswerReason::manual) {
+        spdlog::info("{} for {}: policy off, not answering", to_string(why), who(call));
         return;
     }
     call.state = CallState::answer_requested;
-    spdlog::info("answer requested ({}): {} agent={}", why, who(call), call.agent_channel_name);
+    spdlog::info("answer requested ({}): {} agent={}", to_string(why), who(call),
+                 call.agent_channel_name);
     // Under `immediate` the agent INVITE carried Call-Info answer-after=0: a NOTIFY on top
     // would race the agent's own 200. Otherwise every path at once.
-    if (std::string(why) != "policy immediate")
+    if (why != AnswerReason::policy_immediate)
         out.push_back(SendAgentNotify{call.key, call.dn, call.call_id, call.call_uuid,
                                       call.agent_channel_name, "talk"});
     out.push_back(BridgeApiAnswer{call.key, call.dn, call.call_id, call.call_uuid});

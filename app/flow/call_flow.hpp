@@ -27,6 +27,15 @@ class FlowObserver {
     virtual void resync_repair(const std::string& /*action*/) {}
 };
 
+// Why the flow asks the agent side to answer: the policy and the commands depend on it.
+enum class AnswerReason {
+    notify_talk,        // NOTIFY talk while the agent rings
+    early_notify_talk,  // NOTIFY talk that came before the agent rang, acted on at ringing
+    policy_immediate,   // ANSWER_POLICY immediate: the INVITE asked the phone to answer itself
+    manual,             // an operator through the status API; also under policy off
+};
+const char* to_string(AnswerReason reason);
+
 enum class ManualAnswerOutcome { requested, no_such_call, not_ringing };
 
 struct ManualAnswerResult {
@@ -69,7 +78,7 @@ class CallFlow {
     void start_ring_timer(Call& call, std::chrono::milliseconds after, Commands& out);
 
     Call* match(const NotifyReceived& n);
-    void request_answer(Call& call, TimePoint now, Commands& out, const char* why);
+    void request_answer(Call& call, TimePoint now, Commands& out, AnswerReason why);
     void reject_genesys(Call& call, int cause, const std::string& outcome, Commands& out);
     void end(Call& call, const std::string& outcome, Commands& out);
 

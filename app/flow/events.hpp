@@ -76,11 +76,11 @@ struct TimerFired {
 struct ChannelSnapshot {
     std::string id;
     std::string name;
-    std::string state;                        // ARI state: Ring, Ringing, Up, ...
-    std::string context;                      // dialplan context (from-genesys for a Genesys leg)
-    std::string exten;                        // the dialled DN for a Genesys leg
-    std::string call_id;                      // protocol_id
-    bool in_app = false;                      // the channel is in our Stasis app
+    std::string state;    // ARI state: Ring, Ringing, Up, ...
+    std::string context;  // dialplan context (GENESYS_CONTEXT for a Genesys leg)
+    std::string exten;    // the dialled DN for a Genesys leg
+    std::string call_id;  // protocol_id
+    bool in_app = false;  // the channel is in our Stasis app
     std::map<std::string, std::string> vars;  // ari.conf channelvars (see flow/channel_vars.hpp)
     std::optional<std::chrono::milliseconds> age;  // since its creationtime, when known
 };

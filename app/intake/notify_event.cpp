@@ -5,21 +5,7 @@
 
 namespace talkgate::intake {
 
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i];
-        char y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
-
-}  // namespace
+using wire::iequals;
 
 void drop(NotifyEvent& e, std::string_view field) {
     if (!e.dropped_header.empty()) e.dropped_header += ", ";

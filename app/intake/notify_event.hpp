@@ -1,5 +1,6 @@
 #pragma once
 
+#include "notify_kind.hpp"
 #include "parsed.hpp"
 
 #include <chrono>
@@ -12,13 +13,6 @@
 namespace talkgate::intake {
 
 struct SipMessage;
-
-// What Genesys asks of the agent's phone.
-enum class NotifyKind {
-    talk,   // answer (ringing) or retrieve (held)
-    hold,   // place the call on hold
-    other,  // any other event package; `event` holds its name
-};
 
 // Where the NOTIFY was learnt from.
 enum class NotifySource {

@@ -1,5 +1,7 @@
 #include "sip_message.hpp"
 
+#include "wire/wire_text.hpp"
+
 #include <string>
 
 namespace talkgate::intake {
@@ -43,13 +45,7 @@ char lower(char c) {
     return kChars.lower[static_cast<unsigned char>(c)];
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) return false;
-    }
-    return true;
-}
+using wire::iequals;
 
 bool is_token(std::string_view s) {
     if (s.empty()) return false;

@@ -1,7 +1,5 @@
 #include "status/status_json.hpp"
 
-#include "wire/wire_text.hpp"
-
 namespace talkgate::status {
 
 namespace {
@@ -55,14 +53,6 @@ const char* to_string(AnswerOutcome outcome) {
             return "not_ringing";
     }
     return "unknown";
-}
-
-bool valid_dn(const std::string& dn) {
-    return wire::valid_dn(dn);
-}
-
-bool valid_call_uuid(const std::string& uuid) {
-    return wire::valid_call_uuid(uuid);
 }
 
 }  // namespace talkgate::status

@@ -127,7 +127,7 @@ std::optional<std::string> call_uuid_filter(std::string_view query, Reply& error
             return std::nullopt;
         }
         auto value = percent_decoded(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-        if (!value || !valid_call_uuid(*value)) {
+        if (!value || !wire::valid_call_uuid(*value)) {
             error =
                 error_reply(400, "invalid call_uuid: expected 1 to 128 visible ASCII characters");
             return std::nullopt;
@@ -212,7 +212,7 @@ Route route(const RequestHead& head, const RouteSettings& settings) {
             r.what = "GET /calls";
             return r;
         }
-        if (!valid_dn(seg[1])) {
+        if (!wire::valid_dn(seg[1])) {
             return replied(error_reply(400, "invalid DN: expected 1 to 32 of [0-9A-Za-z*#+_.-]"),
                            what);
         }

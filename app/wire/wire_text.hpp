@@ -74,6 +74,27 @@ inline bool valid_dn(std::string_view s) {
     return true;
 }
 
+// ASCII case-insensitive equality, the way SIP and Asterisk match names and keywords.
+inline bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i];
+        char y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+// `s` with every `what` replaced by `with` (URL and endpoint templates: {dn}, {contact_host}).
+inline std::string replace_all(std::string s, std::string_view what, std::string_view with) {
+    if (what.empty()) return s;
+    for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + with.size()))
+        s.replace(pos, what.size(), with);
+    return s;
+}
+
 // `s` for a log line: control bytes, backslash and bytes above 0x7e as \xNN, at most `max`
 // input bytes (then "..."), so a peer can neither forge log lines nor flood them.
 inline std::string escaped(std::string_view s, std::size_t max = 200) {

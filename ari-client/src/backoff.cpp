@@ -1,7 +1,6 @@
 #include "ari/backoff.hpp"
 
 #include <algorithm>
-#include <cmath>
 
 namespace ari {
 
@@ -13,16 +12,11 @@ Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds ma
       state_(seed ? seed : 0x9e3779b97f4a7c15ull) {}
 
 std::chrono::milliseconds Backoff::next() {
-    const double base = std::min(static_cast<double>(max_.count()),
-                                 initial_.count() * std::pow(2.0, std::min(attempt_, 30)));
-    ++attempt_;
     state_ ^= state_ << 13;
     state_ ^= state_ >> 7;
     state_ ^= state_ << 17;
     const double unit = static_cast<double>(state_ >> 11) / static_cast<double>(1ull << 53);
-    const double factor = 1.0 + jitter_ * (2.0 * unit - 1.0);
-    const double capped = std::min(base * factor, static_cast<double>(max_.count()));
-    return std::chrono::milliseconds(static_cast<long long>(std::max(1.0, capped)));
+    return backoff_delay(initial_, max_, static_cast<unsigned>(attempt_++), jitter_, unit);
 }
 
 }  // namespace ari

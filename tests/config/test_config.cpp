@@ -34,6 +34,23 @@ TEST(Config, MinimalSettingsGiveTheDocumentedDefaults) {
     EXPECT_EQ(c.answer_policy, AnswerPolicy::notify);
     EXPECT_EQ(c.agent_endpoint_template, "PJSIP/{dn}");
     EXPECT_TRUE(c.bridge_api_url.empty());
+    EXPECT_EQ(c.genesys_context, "from-genesys");
+}
+
+TEST(Config, GenesysContextIsADialplanContextName) {
+    auto s = minimal();
+    s["GENESYS_CONTEXT"] = "from-sbc";
+    auto r = load_config(s);
+    ASSERT_TRUE(r.config) << r.errors.front();
+    EXPECT_EQ(r.config->genesys_context, "from-sbc");
+    EXPECT_NE(describe(*r.config).find("\nGENESYS_CONTEXT=from-sbc\n"), std::string::npos);
+    for (const char* bad : {"from sbc", "a\nb"}) {
+        s["GENESYS_CONTEXT"] = bad;
+        r = load_config(s);
+        ASSERT_FALSE(r.config) << bad;
+        ASSERT_EQ(r.errors.size(), 1u);
+        EXPECT_EQ(r.errors[0].rfind("GENESYS_CONTEXT: ", 0), 0u) << r.errors[0];
+    }
 }
 
 TEST(Config, ContactHostInTheBridgeUrlNeedsAnAllowList) {

@@ -394,6 +394,18 @@ TEST_F(CallFlowTest, ResyncClosesCallsWhoseChannelsVanishedAndAdoptsWaitingGenes
     EXPECT_EQ(observer.repairs, (std::vector<std::string>{"closed", "adopted", "orphan_hungup"}));
 }
 
+TEST_F(CallFlowTest, ResyncTellsGenesysLegsByTheConfiguredContext) {
+    config.genesys_context = "from-sbc";
+    Resync r;
+    // Neither carries the dialplan's variables: only the context says which is a Genesys leg.
+    r.channels.push_back(snap("g9", "PJSIP/sbc-9", "Ring", "from-sbc", "1004", "cid-9"));
+    r.channels.push_back(snap("x1", "PJSIP/genesys-1", "Ring", "from-genesys", "1005", "cid-1"));
+    auto cmds = send(r);
+    EXPECT_EQ(only<CreateAgentLeg>(cmds).endpoint, "PJSIP/1004");
+    EXPECT_EQ(only<HangupChannel>(cmds).channel_id, "x1");
+    EXPECT_EQ(observer.repairs, (std::vector<std::string>{"adopted", "orphan_hungup"}));
+}
+
 TEST_F(CallFlowTest, ResyncKeepsCallsThatCameAfterAsteriskListedItsChannels) {
     auto agent = ring("g1", "1002", "cid-1");
     Resync r;

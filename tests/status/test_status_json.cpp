@@ -1,4 +1,5 @@
 #include "status/status_json.hpp"
+#include "wire/wire_text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,11 +8,11 @@ using namespace talkgate::status;
 TEST(StatusJson, ValidDnFollowsTheDocumentedAlphabet) {
     for (const char* ok :
          {"1002", "a", "+4930123", "*86#", "agent_1.x-y", "12345678901234567890123456789012"}) {
-        EXPECT_TRUE(valid_dn(ok)) << ok;
+        EXPECT_TRUE(talkgate::wire::valid_dn(ok)) << ok;
     }
     for (const char* bad : {"", "10 02", "10/02", "1002;x", "é", "%41", "a\nb",
                             "123456789012345678901234567890123"}) {
-        EXPECT_FALSE(valid_dn(bad)) << bad;
+        EXPECT_FALSE(talkgate::wire::valid_dn(bad)) << bad;
     }
 }
 
@@ -23,9 +24,9 @@ TEST(StatusJson, ReadinessNeedsOnlyTheRequiredPeers) {
 }
 
 TEST(StatusJson, CallUuidIsVisibleAsciiUpTo128) {
-    EXPECT_TRUE(valid_call_uuid("UIVB8J6JE91C53UIM3VI59VHQ400001R"));
-    EXPECT_TRUE(valid_call_uuid(std::string(128, 'x')));
-    EXPECT_FALSE(valid_call_uuid(std::string(129, 'x')));
-    EXPECT_FALSE(valid_call_uuid(""));
-    EXPECT_FALSE(valid_call_uuid("a b"));
+    EXPECT_TRUE(talkgate::wire::valid_call_uuid("UIVB8J6JE91C53UIM3VI59VHQ400001R"));
+    EXPECT_TRUE(talkgate::wire::valid_call_uuid(std::string(128, 'x')));
+    EXPECT_FALSE(talkgate::wire::valid_call_uuid(std::string(129, 'x')));
+    EXPECT_FALSE(talkgate::wire::valid_call_uuid(""));
+    EXPECT_FALSE(talkgate::wire::valid_call_uuid("a b"));
 }

@@ -1,11 +1,29 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 
 namespace ari {
 
-// Capped exponential backoff with multiplicative jitter; reset() after a healthy connection.
+// The one reconnect delay rule (ARI events, AMI): initial * 2^attempt capped at max, then
+// shortened by up to `jitter` of itself (`unit` in [0, 1)), so clients spread apart and no
+// delay ever exceeds the cap.
+inline std::chrono::milliseconds backoff_delay(std::chrono::milliseconds initial,
+                                               std::chrono::milliseconds max, unsigned attempt,
+                                               double jitter, double unit) {
+    max = std::max(max, initial);
+    auto delay = initial;
+    for (unsigned i = 0; i < attempt && delay < max; ++i) delay *= 2;
+    delay = std::min(delay, max);
+    const double share = std::clamp(jitter, 0.0, 1.0) * std::clamp(unit, 0.0, 1.0);
+    const auto cut =
+        static_cast<std::chrono::milliseconds::rep>(static_cast<double>(delay.count()) * share);
+    return std::max(delay - std::chrono::milliseconds(cut), std::chrono::milliseconds(1));
+}
+
+// backoff_delay() with its attempt count and a per-client random source; reset() after a
+// healthy connection.
 class Backoff {
   public:
     Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, double jitter,

@@ -32,7 +32,7 @@ struct ClientConfig {
     std::chrono::milliseconds connect_timeout{5000};  // TCP + TLS + upgrade
     std::chrono::milliseconds backoff_initial{500};   // first reconnect delay
     std::chrono::milliseconds backoff_max{30000};     // reconnect delay cap
-    double backoff_jitter = 0.2;                      // +-20 % on each delay
+    double backoff_jitter = 0.2;                      // each delay up to 20 % shorter
     std::chrono::milliseconds healthy_after{10000};   // connected this long resets the backoff
 };
 

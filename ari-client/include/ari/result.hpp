@@ -33,19 +33,21 @@ struct Error {
 // The value of an operation whose success carries no data (HTTP 204).
 struct NoContent {};
 
-// A value or an Error; never an exception across an async boundary.
-template <class T>
+// A value or an error; never an exception across an async boundary. The one result type of
+// talkgate's peers: ARI with ari::Error, AMI with its own error kinds (ami::Result).
+template <class T, class E = Error>
 class Result {
   public:
-    Result(T value) : v_(std::move(value)) {}
-    Result(Error error) : v_(std::move(error)) {}
+    Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
+    Result(E error) : v_(std::in_place_index<1>, std::move(error)) {}
     explicit operator bool() const { return v_.index() == 0; }
+    bool ok() const { return v_.index() == 0; }
     const T& value() const { return std::get<0>(v_); }
     T& value() { return std::get<0>(v_); }
-    const Error& error() const { return std::get<1>(v_); }
+    const E& error() const { return std::get<1>(v_); }
 
   private:
-    std::variant<T, Error> v_;
+    std::variant<T, E> v_;
 };
 
 }  // namespace ari
