@@ -41,6 +41,11 @@ Call* CallRegistry::by_key(const std::string& key) {
     return it == calls_.end() ? nullptr : &it->second;
 }
 
+const Call* CallRegistry::find(const std::string& key) const {
+    auto it = calls_.find(key);
+    return it == calls_.end() ? nullptr : &it->second;
+}
+
 Call* CallRegistry::by_channel(const std::string& channel_id) {
     auto it = by_channel_.find(channel_id);
     return it == by_channel_.end() ? nullptr : by_key(it->second);

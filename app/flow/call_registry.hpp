@@ -24,6 +24,7 @@ class CallRegistry {
     void remove(const std::string& key);
 
     Call* by_key(const std::string& key);
+    const Call* find(const std::string& key) const;   // by key, for readers outside the flow
     Call* by_channel(const std::string& channel_id);  // Genesys or agent leg
     Call* by_call_id(const std::string& call_id);
     std::vector<Call*> by_dn(const std::string& dn);

@@ -118,7 +118,7 @@ HepIntake::Outcome HepIntake::process(std::string_view datagram, const IpAddress
     if (sip->to.user.empty()) return reject(HepReject::bad_notify, "NOTIFY without a DN in To");
     if (sip->call_id.size() > kMaxCallIdLength)
         return reject(HepReject::bad_notify, "Call-ID too long");
-    if (!dedupe_.first_seen(sip->call_id, sip->cseq, sip->method, now)) {
+    if (settings_.deduplicate && !dedupe_.first_seen(sip->call_id, sip->cseq, sip->method, now)) {
         ++counters_.duplicates;
         Outcome o;
         o.kind = Outcome::Kind::duplicate;

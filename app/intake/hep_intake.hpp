@@ -50,6 +50,9 @@ struct HepIntakeSettings {
     // Only NOTIFYs whose SIP source IP is one of these are accepted; empty accepts none.
     std::vector<IpAddress> genesys_hosts;
     NotifyDeduplicator::Settings dedupe;
+    // Off where one de-duplicator sees every source (the controller's NotifyGate): a
+    // retransmission then reaches it and is counted there, like a copy from AMI or ARI.
+    bool deduplicate = true;
 };
 
 // Parses "a.b.c.d" / IPv6 entries (surrounding blanks allowed); false with `error` naming the

@@ -28,9 +28,9 @@ struct HepListenerSettings {
 
 // Receives Asterisk's HEP v3 copies of SIP (res_hep_pjsip) on a UDP socket and turns each
 // Genesys NOTIFY transaction into one NotifyEvent, delivered to `on_notify` on the
-// io_context's thread. Retransmissions are dropped by its own NotifyDeduplicator; to act once
-// across HEP, AMI and ARI, pass every event through one more NotifyDeduplicator on the
-// controller's executor.
+// io_context's thread. Retransmissions are dropped by its own NotifyDeduplicator unless
+// HepIntakeSettings::deduplicate is off: the controller turns it off and passes HEP, AMI and ARI
+// through one de-duplicator (NotifyGate), so each NOTIFY acts once whatever brought it.
 class HepListener {
   public:
     using NotifyHandler = std::function<void(NotifyEvent)>;

@@ -53,6 +53,17 @@ TEST(HepIntake, DeliversOneNotifyEventPerTransaction) {
     EXPECT_EQ(c.rejected_total(), 0u);
 }
 
+TEST(HepIntake, WithoutItsOwnDeduplicationEveryRetransmissionIsDelivered) {
+    auto s = settings();
+    s.deduplicate = false;  // the controller's NotifyGate de-duplicates instead
+    HepIntake intake(s);
+    const auto d = HepBuilder().build(genesys_notify("call-1", 20));
+    const auto t0 = Clock::now();
+    for (int i = 0; i < 3; ++i)
+        EXPECT_EQ(intake.process(d, kAsterisk, t0 + i * 1s).kind, Kind::notify);
+    EXPECT_EQ(intake.counters().duplicates, 0u);
+}
+
 TEST(HepIntake, IgnoresNonNotifySipAndNonSipPayloads) {
     HepIntake intake(settings());
     const std::string ringing =
