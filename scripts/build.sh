@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Configures and builds talkgate into BUILD_DIR (default ./build) with Ninja: every target, or
 # only the targets given as arguments. TALKGATE_SANITIZE=address,undefined or thread builds a
-# sanitized tree (scripts/test.sh); TALKGATE_FUZZ=OFF leaves out the libFuzzer targets.
+# sanitized tree (scripts/test.sh); TALKGATE_FUZZ=OFF leaves out the libFuzzer targets;
+# TALKGATE_BUILD_TESTS=OFF, TALKGATE_BUILD_BENCH=OFF and TALKGATE_PACKAGE=ON are passed on too.
 set -euo pipefail
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$src/build}
@@ -16,7 +17,10 @@ if command -v ccache >/dev/null; then
 fi
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-RelWithDebInfo}" "${launcher[@]}" \
     ${TALKGATE_LAB_PORT_BASE:+-DTALKGATE_LAB_PORT_BASE=$TALKGATE_LAB_PORT_BASE} \
-    -DTALKGATE_SANITIZE="${TALKGATE_SANITIZE:-}" ${TALKGATE_FUZZ:+-DTALKGATE_FUZZ=$TALKGATE_FUZZ} >/dev/null
+    -DTALKGATE_SANITIZE="${TALKGATE_SANITIZE:-}" ${TALKGATE_FUZZ:+-DTALKGATE_FUZZ=$TALKGATE_FUZZ} \
+    ${TALKGATE_BUILD_TESTS:+-DTALKGATE_BUILD_TESTS=$TALKGATE_BUILD_TESTS} \
+    ${TALKGATE_BUILD_BENCH:+-DTALKGATE_BUILD_BENCH=$TALKGATE_BUILD_BENCH} \
+    ${TALKGATE_PACKAGE:+-DTALKGATE_PACKAGE=$TALKGATE_PACKAGE} >/dev/null
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done
 cmake --build "$build" -j "$(nproc)" "${targets[@]}"
