@@ -19,6 +19,7 @@ enum class CallState {
     dialing,           // agent leg dialled, not ringing yet
     ringing,           // agent rings; Genesys got its 180
     answer_requested,  // NOTIFY talk (or policy) told the agent side to answer
+    bridging,          // the agent answered: Genesys leg being answered, both legs bridged
     connected,         // both legs up in one bridge
     held,              // Genesys asked for hold; agent side told to hold
     ended,
@@ -44,7 +45,13 @@ struct NotifyReceived {
     std::string channel;
 };
 
-// One tracked call. Its key is the Genesys leg's ARI channel id.
+// The agent answered: from bridging on, the call has (or is getting) its bridge.
+inline bool agent_answered(CallState s) {
+    return s == CallState::bridging || s == CallState::connected || s == CallState::held;
+}
+
+// One tracked call. Its key is the Genesys leg's ARI channel id. The registry indexes key,
+// genesys_channel, agent_channel, call_id and dn: only CallRegistry changes them once added.
 struct Call {
     std::string key;
     std::string dn;
@@ -57,7 +64,6 @@ struct Call {
     std::string bridge;
     AnswerPolicy policy = AnswerPolicy::notify;
     CallState state = CallState::offered;
-    bool agent_up = false;
     int agent_cause = 0;           // the agent leg's end cause, when known before it is gone
     bool pending_talk = false;     // NOTIFY talk before the agent rang: act at ringing
     std::uint64_t ring_timer = 0;  // id of the live no-answer timer (0: none)

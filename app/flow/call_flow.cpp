@@ -5,7 +5,7 @@
 //   agent 180 -> ChannelStateChange(Ringing)    : ringing, ring Genesys (its 180)
 //   Genesys NOTIFY talk                         : answer_requested, tell the agent side to
 //                                                 answer (AMI PJSIPNotify + bridge API)
-//   agent 200 -> ChannelStateChange(Up)         : answer Genesys, bridge both legs
+//   agent 200 -> ChannelStateChange(Up)         : bridging: answer Genesys, bridge both legs
 //   bridge up                                   : connected
 //   NOTIFY hold / NOTIFY talk                   : held / connected (retrieve)
 //   hangup on either side                       : hang up the other, ended
@@ -93,6 +93,8 @@ const char* to_string(CallState state) {
             return "ringing";
         case CallState::answer_requested:
             return "answer_requested";
+        case CallState::bridging:
+            return "bridging";
         case CallState::connected:
             return "connected";
         case CallState::held:
@@ -253,6 +255,7 @@ void CallFlow::act_on_notify(Call& c, const NotifyReceived& n, TimePoint now, Co
                                                   call->call_uuid, "talk"});
                     break;
                 case CallState::answer_requested:
+                case CallState::bridging:
                 case CallState::connected:
                 case CallState::ended:
                     spdlog::info("NOTIFY talk in state {}: nothing to do for {}",
@@ -284,8 +287,9 @@ void CallFlow::act_on_notify(Call& c, const NotifyReceived& n, TimePoint now, Co
 Commands CallFlow::on(const ChannelAnswered& e, TimePoint) {
     Commands out;
     Call* call = registry_.by_channel(e.channel_id);
-    if (call == nullptr || e.channel_id != call->agent_channel || call->agent_up) return out;
-    call->agent_up = true;
+    if (call == nullptr || e.channel_id != call->agent_channel || agent_answered(call->state))
+        return out;
+    call->state = CallState::bridging;
     call->ring_timer = 0;
     spdlog::info("agent answered: {}", who(*call));
     out.push_back(
@@ -295,7 +299,7 @@ Commands CallFlow::on(const ChannelAnswered& e, TimePoint) {
 
 Commands CallFlow::on(const BridgeEstablished& e, TimePoint now) {
     Call* call = registry_.by_key(e.call_key);
-    if (call == nullptr || !before_answer(call->state)) return {};
+    if (call == nullptr || call->state != CallState::bridging) return {};
     call->state = CallState::connected;
     call->answered_at = now;
     auto since = call->notify_talk_at ? now - *call->notify_talk_at : Clock::duration::zero();
@@ -312,10 +316,10 @@ Commands CallFlow::on(const ChannelGone& e, TimePoint) {
     if (e.channel_id == call->genesys_channel) {
         spdlog::info("Genesys leg hung up (cause {}): {}", e.cause, who(*call));
         out.push_back(HangupChannel{call->key, call->agent_channel, cause::normal_clearing});
-        end(*call, call->agent_up ? "genesys_hangup" : "cancelled", out);
+        end(*call, agent_answered(call->state) ? "genesys_hangup" : "cancelled", out);
         return out;
     }
-    if (call->agent_up) {
+    if (agent_answered(call->state)) {
         spdlog::info("agent leg hung up (cause {}): {}", e.cause, who(*call));
         out.push_back(HangupChannel{call->key, call->genesys_channel, cause::normal_clearing});
         end(*call, "agent_hangup", out);
@@ -375,7 +379,8 @@ Commands CallFlow::on(const CommandFailed& e, TimePoint) {
 Commands CallFlow::on(const TimerFired& e, TimePoint) {
     Commands out;
     Call* call = registry_.by_key(e.call_key);
-    if (call == nullptr || call->ring_timer == 0 || call->ring_timer != e.id || call->agent_up)
+    if (call == nullptr || call->ring_timer == 0 || call->ring_timer != e.id ||
+        agent_answered(call->state))
         return out;
     spdlog::info("agent did not answer within {} s: {}", config_.agent_ring_timeout.count(),
                  who(*call));
@@ -426,9 +431,9 @@ Commands CallFlow::on(const Resync& e, TimePoint now) {
         if (agent != nullptr)
             out.push_back(HangupChannel{call->key, call->agent_channel, cause::normal_clearing});
         if (genesys != nullptr)
-            out.push_back(
-                HangupChannel{call->key, call->genesys_channel,
-                              call->agent_up ? cause::normal_clearing : cause::subscriber_absent});
+            out.push_back(HangupChannel{
+                call->key, call->genesys_channel,
+                agent_answered(call->state) ? cause::normal_clearing : cause::subscriber_absent});
         end(*call, "lost_during_disconnect", out);
     }
 
@@ -522,7 +527,6 @@ void CallFlow::adopt(const ChannelSnapshot& g, const ChannelSnapshot* agent, boo
     const char* action = "adopted_dialing";
     if (bridged && agent->state == "Up" && g.state == "Up") {
         c.state = var_of(g, var::held) == "1" ? CallState::held : CallState::connected;
-        c.agent_up = true;
         c.answered_at = now;
         action = c.state == CallState::held ? "adopted_held" : "adopted_connected";
     } else if (agent->state == "Up") {
@@ -571,7 +575,7 @@ void CallFlow::reconcile(Call& call, const ChannelSnapshot& g, const ChannelSnap
         observer_.resync_repair("caught_up");
         run(ChannelRinging{agent.id});
     }
-    if (agent.state == "Up" && !call.agent_up) {
+    if (agent.state == "Up" && !agent_answered(call.state)) {
         observer_.resync_repair("caught_up");
         run(ChannelAnswered{agent.id});
     }
@@ -660,7 +664,7 @@ void CallFlow::reject_genesys(Call& call, int q850, const std::string& outcome, 
 }
 
 void CallFlow::end(Call& call, const std::string& outcome, Commands& out) {
-    if (call.agent_up) out.push_back(DestroyBridge{call.bridge});
+    if (agent_answered(call.state)) out.push_back(DestroyBridge{call.bridge});
     call.state = CallState::ended;
     spdlog::info("call ended ({}): {}", outcome, who(call));
     observer_.call_ended(call, outcome);

@@ -184,6 +184,10 @@ TEST_F(CallFlowTest, AgentAnswerAnswersGenesysAndBridgesThenConnected) {
     EXPECT_EQ(ab.genesys_channel_id, "g1");
     EXPECT_EQ(ab.agent_channel_id, agent);
     EXPECT_FALSE(ab.bridge_id.empty());
+    EXPECT_EQ(flow().registry().all().front()->state, CallState::bridging);
+    // While bridging, neither a hold nor an operator's answer has anything to act on.
+    EXPECT_TRUE(send(notify(NotifyKind::hold, "cid-1")).empty());
+    EXPECT_EQ(flow().answer_manually("1002", now).outcome, ManualAnswerOutcome::not_ringing);
     send(BridgeEstablished{"g1"});
     EXPECT_EQ(flow().registry().all().front()->state, CallState::connected);
     EXPECT_EQ(observer.answered, 1);
