@@ -5,6 +5,7 @@
 
 #include "ami/client.hpp"
 #include "fake_bridge_api.hpp"
+#include "io_polling.hpp"
 #include "metrics/talkgate_metrics.hpp"
 
 #include <gtest/gtest.h>
@@ -52,14 +53,9 @@ class CommandExecutorTest : public ::testing::Test {
         call.state = flow::CallState::answer_requested;
     }
 
-    // Runs io until `done` or 10 s, in bounded slices.
     template <class F>
     bool run_until(F done) {
-        for (int i = 0; i < 1000 && !done(); ++i) {
-            io.restart();
-            io.run_for(10ms);
-        }
-        return done();
+        return test::run_io_until(io, done, 1000);
     }
 
     template <class T>
@@ -116,10 +112,7 @@ TEST_F(CommandExecutorTest, TimersFireIntoTheFlowUntilStopped) {
 
     executor->run({flow::StartTimer{"g1", flow::TimerKind::agent_no_answer, 8, 50ms}});
     executor->stop();
-    for (int i = 0; i < 10; ++i) {  // well past the timer's 50 ms
-        io.restart();
-        io.run_for(10ms);
-    }
+    test::run_io_for(io, 10);  // well past the timer's 50 ms
     EXPECT_EQ(all<flow::TimerFired>().size(), 1u);
 }
 

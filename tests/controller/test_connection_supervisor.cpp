@@ -4,6 +4,7 @@
 
 #include "ami/client.hpp"
 #include "fake_server.hpp"
+#include "io_polling.hpp"
 #include "metrics/talkgate_metrics.hpp"
 
 #include <gtest/gtest.h>
@@ -128,14 +129,9 @@ class SupervisorTest : public ::testing::Test {
         supervisor = std::make_shared<ConnectionSupervisor>(io, config, metrics, rest, hooks);
     }
 
-    // Runs io until `done` or 5 s, in bounded slices.
     template <class F>
     bool run_until(F done) {
-        for (int i = 0; i < 500 && !done(); ++i) {
-            io.restart();
-            io.run_for(10ms);
-        }
-        return done();
+        return test::run_io_until(io, done, 500);
     }
 
     double up(metrics::Peer peer) {
@@ -194,10 +190,7 @@ TEST_F(SupervisorTest, AmiReconnectResyncsAndEveryChangeReachesTheHook) {
     EXPECT_EQ(metrics.reconnects.labels({"ami"}).value(), 1u);
     // Only the reconnect resyncs: AMI's first login comes with ARI's own resync.
     ASSERT_TRUE(run_until([&] { return !resyncs.empty(); }));
-    for (int i = 0; i < 10; ++i) {  // a second resync would have come by now
-        io.restart();
-        io.run_for(10ms);
-    }
+    test::run_io_for(io, 10);  // a second resync would have come by now
     EXPECT_EQ(resyncs.size(), 1u);
     EXPECT_EQ(ari.targets().size(), 3u);
 }
