@@ -6,6 +6,7 @@
 #include "fake_bridge_api.hpp"
 #include "lab_env.hpp"
 #include "metrics/talkgate_metrics.hpp"
+#include "polling.hpp"
 #include "sipp.hpp"
 
 #include <cpprest/http_client.h>
@@ -18,16 +19,6 @@
 namespace talkgate::test {
 
 using namespace std::chrono_literals;
-
-template <class F>
-inline bool wait_until(F&& done, std::chrono::milliseconds deadline) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-        if (done()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return done();
-}
 
 inline Sipp::Options agent(const std::string& dn, const std::string& scenario, int calls = 1,
                            std::chrono::seconds timeout = 25s) {

@@ -5,8 +5,8 @@
 
 #include "ami/client.hpp"
 #include "fake_bridge_api.hpp"
-#include "io_polling.hpp"
 #include "metrics/talkgate_metrics.hpp"
+#include "polling.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>

@@ -4,8 +4,8 @@
 
 #include "ami/client.hpp"
 #include "fake_server.hpp"
-#include "io_polling.hpp"
 #include "metrics/talkgate_metrics.hpp"
+#include "polling.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>

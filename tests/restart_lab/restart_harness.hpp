@@ -6,6 +6,7 @@
 #include "lab_ari.hpp"
 #include "lab_env.hpp"
 #include "metrics_exposition_parser.hpp"
+#include "polling.hpp"
 #include "sipp.hpp"
 #include "talkgate_process.hpp"
 
@@ -26,15 +27,6 @@ namespace talkgate::test {
 
 using namespace std::chrono_literals;
 using nlohmann::json;
-
-inline bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
-    const auto end = std::chrono::steady_clock::now() + deadline;
-    for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < end; ++i) {
-        if (done()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return done();
-}
 
 class RestartLabTest : public ::testing::Test {
   protected:

@@ -17,6 +17,7 @@
 #include "fake_bridge_api.hpp"
 #include "lab_env.hpp"
 #include "metrics_exposition_parser.hpp"
+#include "polling.hpp"
 #include "sipp.hpp"
 #include "talkgate_process.hpp"
 
@@ -32,15 +33,6 @@ struct Reply {
     json json_body;  // discarded when the body is not JSON
     std::string error;
 };
-
-bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
-    const auto end = std::chrono::steady_clock::now() + deadline;
-    for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < end; ++i) {
-        if (done()) return true;
-        std::this_thread::sleep_for(100ms);
-    }
-    return done();
-}
 
 class TalkgateLabTest : public ::testing::Test {
   protected:
