@@ -7,6 +7,7 @@
 #include "metrics/talkgate_metrics.hpp"
 #include "status/status_server.hpp"
 
+#include <pplx/threadpool.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -75,7 +76,10 @@ int main(int argc, char** argv) {
                      ? "(off)"
                      : talkgate::url_without_credentials(config.bridge_api_url));
 
-    boost::asio::io_context io;
+    // cpprestsdk's HTTP client and listener run their sockets on its own pool (40 threads by
+    // default); one is enough: every result hops to talkgate's loop with one post.
+    crossplat::threadpool::initialize_with_threads(1);
+    boost::asio::io_context io(1);  // one thread runs it: Asio may skip its locks
     talkgate::metrics::TalkgateMetrics metrics;
     talkgate::controller::Controller controller(io, config, metrics);
     std::string error;
@@ -107,17 +111,23 @@ int main(int argc, char** argv) {
         io.stop();
     });
     // Handlers catch what they do not expect; this is the last line, so the loop never dies.
-    for (;;) {
-        try {
-            io.run();
-            break;
-        } catch (const std::exception& e) {
-            metrics.handler_errors.labels({"io_loop"}).inc();
-            spdlog::error("io loop: a handler threw: {} (carrying on)", e.what());
-        } catch (...) {
-            metrics.handler_errors.labels({"io_loop"}).inc();
-            spdlog::error("io loop: a handler threw a non-standard exception (carrying on)");
+    auto run_guarded = [&](auto run) {
+        for (;;) {
+            try {
+                run();
+                return;
+            } catch (const std::exception& e) {
+                metrics.handler_errors.labels({"io_loop"}).inc();
+                spdlog::error("io loop: a handler threw: {} (carrying on)", e.what());
+            } catch (...) {
+                metrics.handler_errors.labels({"io_loop"}).inc();
+                spdlog::error("io loop: a handler threw a non-standard exception (carrying on)");
+            }
         }
-    }
+    };
+    run_guarded([&] { io.run(); });
+    // Stopped: the loop runs on until the ARI WebSocket's close handshake is done (at most 1.5 s).
+    io.restart();
+    run_guarded([&] { io.run_for(std::chrono::milliseconds(1500)); });
     return 0;
 }

@@ -102,17 +102,30 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
             finish(std::move(r), 0, std::string("bad request: ") + e.what(), false, false);
             return;
         }
-        // Runs on cpprestsdk's threads, then on the io thread: nothing may escape either.
-        task.then([weak, r, guard = guard](pplx::task<web::http::http_response> t) {
-            guard->run("reply continuation", [&] {
-                auto outcome = reply_outcome(t);
-                auto self = weak.lock();
-                if (!self) return;
-                boost::asio::post(self->io, [self, r, outcome] {
-                    self->guard->run("completion", [&] { self->complete(r, outcome); });
+        // An error's body is read by a chained task: a continuation never waits on cpprest's pool.
+        task.then([](web::http::http_response response) {
+                const int status = response.status_code();
+                if (status < 300) return pplx::task_from_result(AttemptOutcome{status, {}, false});
+                return response.extract_string().then([status](pplx::task<std::string> body) {
+                    AttemptOutcome o{status, "HTTP " + std::to_string(status), false};
+                    try {
+                        auto text = body.get();
+                        if (!text.empty()) o.error += ": " + text.substr(0, 200);
+                    } catch (const std::exception&) {
+                    }
+                    return o;
+                });
+            })
+            .then([weak, r, guard = guard](pplx::task<AttemptOutcome> t) {
+                guard->run("reply continuation", [&] {
+                    auto outcome = reply_outcome(t);
+                    auto self = weak.lock();
+                    if (!self) return;
+                    boost::asio::post(self->io, [self, r, outcome] {
+                        self->guard->run("completion", [&] { self->complete(r, outcome); });
+                    });
                 });
             });
-        });
     }
 
     // What one attempt came to: transport errors and HTTP errors are expected, not thrown.
@@ -122,19 +135,10 @@ struct BridgeApiClient::State : std::enable_shared_from_this<BridgeApiClient::St
         bool timed_out = false;
     };
 
-    static AttemptOutcome reply_outcome(pplx::task<web::http::http_response>& t) {
+    static AttemptOutcome reply_outcome(pplx::task<AttemptOutcome>& t) {
         AttemptOutcome o;
         try {
-            auto response = t.get();
-            o.status = response.status_code();
-            if (o.status >= 300) {
-                o.error = "HTTP " + std::to_string(o.status);
-                try {
-                    auto body = response.extract_string().get();
-                    if (!body.empty()) o.error += ": " + body.substr(0, 200);
-                } catch (const std::exception&) {
-                }
-            }
+            o = t.get();
         } catch (const web::http::http_exception& e) {
             o.error = e.what();
             o.timed_out = e.error_code() == std::errc::timed_out;

@@ -98,10 +98,18 @@ void CommandExecutor::exec(const flow::AnswerAndBridge& c) {
             s->dispatch_(flow::CommandFailed{key, flow::CommandKind::answer_and_bridge,
                                              e.http_status, e.describe()});
     };
-    auto add_both = [weak, c, fail](ari::Result<ari::Bridge> b) {
+    // Answering and creating the bridge do not depend on each other: both go out at once, one
+    // round trip off the answer's path; the legs join the bridge once both are done.
+    auto pending = std::make_shared<int>(2);
+    auto then_join = [weak, c, fail, pending](const ari::Error* error) {
+        if (*pending <= 0) return;  // the other one failed already
+        if (error) {
+            *pending = 0;
+            return fail(*error);
+        }
+        if (--*pending > 0) return;
         auto s = weak.lock();
         if (!s) return;
-        if (!b) return fail(b.error());
         s->peers_.ari->bridge_add_channel(c.bridge_id,
                                           c.genesys_channel_id + "," + c.agent_channel_id,
                                           [weak, c, fail](ari::Result<ari::NoContent> a) {
@@ -111,13 +119,12 @@ void CommandExecutor::exec(const flow::AnswerAndBridge& c) {
                                               s2->dispatch_(flow::BridgeEstablished{c.call_key});
                                           });
     };
-    peers_.ari->channel_answer(
-        c.genesys_channel_id, [weak, c, fail, add_both](ari::Result<ari::NoContent> r) {
-            auto s = weak.lock();
-            if (!s) return;
-            if (!r) return fail(r.error());
-            s->peers_.ari->bridge_create("mixing", c.bridge_id, "talkgate", add_both);
-        });
+    peers_.ari->channel_answer(c.genesys_channel_id, [then_join](ari::Result<ari::NoContent> r) {
+        then_join(r ? nullptr : &r.error());
+    });
+    peers_.ari->bridge_create(
+        "mixing", c.bridge_id, "talkgate",
+        [then_join](ari::Result<ari::Bridge> b) { then_join(b ? nullptr : &b.error()); });
 }
 
 void CommandExecutor::exec(const flow::HangupChannel& c) {

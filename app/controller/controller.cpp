@@ -143,8 +143,11 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         });
         ami_->start();
 
+        auto events_config = ari_config(config_, metrics_);
+        events_config.events_io =
+            &io_;  // the WebSocket runs on talkgate's loop, no thread of its own
         events_ = std::make_shared<ari::EventStream>(
-            ari_config(config_, metrics_),
+            events_config,
             [weak](std::function<void()> f) {
                 if (auto s = weak.lock()) s->post(std::move(f));
             },

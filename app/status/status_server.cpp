@@ -6,9 +6,8 @@
 #include "wire/wire_text.hpp"
 
 #include <cpprest/http_listener.h>
+#include <pplx/threadpool.h>
 #include <spdlog/spdlog.h>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -17,7 +16,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 namespace talkgate::status {
 
@@ -83,7 +81,6 @@ class StatusServer::Impl {
             error = "status API already started";
             return false;
         }
-        timer_thread_ = std::thread([this] { timers_.run(); });
         http::experimental::listener::http_listener_config config;
         config.set_timeout(std::chrono::seconds(10));
         try {
@@ -95,7 +92,6 @@ class StatusServer::Impl {
             error = "status API cannot listen on " + options_.host + ":" +
                     std::to_string(options_.port) + ": " + e.what();
             listener_.reset();
-            stop_timers();
             return false;
         }
         spdlog::info("status API listening on {}:{}{}", options_.host, options_.port,
@@ -147,8 +143,6 @@ class StatusServer::Impl {
                                        [this] { return body_reads_ == 0; })) {
             spdlog::error("status API: {} body reads still pending after close", body_reads_);
         }
-        lock.unlock();
-        stop_timers();
     }
 
     // cpprestsdk 2.10's listener cannot bind an IPv6 literal: host is an IPv4 address or name.
@@ -157,12 +151,6 @@ class StatusServer::Impl {
     }
 
   private:
-    void stop_timers() {
-        work_.reset();
-        timers_.stop();
-        if (timer_thread_.joinable()) timer_thread_.join();
-    }
-
     // Runs on cpprestsdk's threads: nothing may escape into the listener.
     void handle(http::http_request request) {
         if (!guard_->run("request handler", [&] { serve(request); })) {
@@ -191,12 +179,13 @@ class StatusServer::Impl {
             }
             pending_.emplace(next_id_++, pending);
         }
-        auto timer = std::make_shared<boost::asio::steady_timer>(timers_, options_.deadline);
+        // On cpprest's pool, where the listener runs: the handler holds no pointer to this server.
+        auto timer = std::make_shared<boost::asio::steady_timer>(
+            crossplat::threadpool::shared_instance().service(), options_.deadline);
         std::weak_ptr<PendingReply> weak = pending;
-        // The timer thread is joined before `this` goes: the guard outlives every deadline.
-        timer->async_wait([this, timer, weak, what](const boost::system::error_code& ec) {
+        timer->async_wait([guard = guard_, timer, weak, what](const boost::system::error_code& ec) {
             if (ec) return;
-            guard_->run("deadline timer", [&] {
+            guard->run("deadline timer", [&] {
                 auto p = weak.lock();
                 if (p && p->finish(error_response(503, "the controller did not answer in time")))
                     spdlog::warn("status: {}: the controller did not answer in time", what);
@@ -302,10 +291,6 @@ class StatusServer::Impl {
     // come after the server is gone.
     std::shared_ptr<logging::HandlerGuard> guard_;
 
-    boost::asio::io_context timers_;  // deadlines for requests waiting on the source
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
-        boost::asio::make_work_guard(timers_);
-    std::thread timer_thread_;
     std::unique_ptr<http::experimental::listener::http_listener> listener_;
 
     std::mutex mutex_;  // guards stopping_, pending_, next_id_, body_reads_, bad_token_log_

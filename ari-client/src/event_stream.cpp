@@ -272,7 +272,11 @@ class WsTransport : public Transport {
 
   public:
     explicit WsTransport(detail::StreamCore* core)
-        : core_(core), reconnect_timer_(io_), ping_timer_(io_) {
+        : core_(core),
+          own_io_(core->config.events_io ? nullptr : std::make_unique<boost::asio::io_context>()),
+          io_(core->config.events_io ? *core->config.events_io : *own_io_),
+          reconnect_timer_(io_),
+          ping_timer_(io_) {
         client_.clear_access_channels(websocketpp::log::alevel::all);
         client_.clear_error_channels(websocketpp::log::elevel::all);
         client_.init_asio(&io_);
@@ -285,24 +289,18 @@ class WsTransport : public Transport {
     ~WsTransport() override { stop(); }
 
     void start() override {
-        boost::asio::post(io_, [this] { connect(); });
-        thread_ = std::thread([this] { io_.run(); });
+        started_ = true;
+        boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.lock()) connect();
+        });
+        if (own_io_) thread_ = std::thread([this] { io_.run(); });
     }
 
     void stop() override {
-        if (!thread_.joinable()) return;
-        boost::asio::post(io_, [this] {
-            core_->stopping = true;
-            reconnect_timer_.cancel();
-            ping_timer_.cancel();
-            if (con_) {
-                websocketpp::lib::error_code ec;
-                con_->close(websocketpp::close::status::going_away, "client stopping", ec);
-                if (ec) finish_if_stopping();
-            } else {
-                finish_if_stopping();
-            }
-        });
+        if (!started_ || stopped_) return;
+        stopped_ = true;
+        if (!own_io_) return stop_on_shared_loop();
+        boost::asio::post(io_, [this] { begin_close(); });
         // The close handshake gets a moment (unless the loop already ran out of work, e.g.
         // after ApplicationReplaced); then the loop is stopped regardless.
         std::unique_lock lock(done_mu_);
@@ -314,6 +312,34 @@ class WsTransport : public Transport {
     }
 
   private:
+    void begin_close() {
+        core_->stopping = true;
+        reconnect_timer_.cancel();
+        ping_timer_.cancel();
+        if (con_) {
+            websocketpp::lib::error_code ec;
+            con_->close(websocketpp::close::status::going_away, "client stopping", ec);
+            if (ec) finish_if_stopping();
+        } else {
+            finish_if_stopping();
+        }
+    }
+
+    // The loop is the application's: the close handshake goes on after stop() returns, and
+    // every handler still queued finds alive_ expired once this transport is gone.
+    void stop_on_shared_loop() {
+        if (io_.get_executor().running_in_this_thread()) {
+            begin_close();
+            return;
+        }
+        boost::asio::post(io_, [this, alive = std::weak_ptr<bool>(alive_)] {
+            if (alive.lock()) begin_close();
+        });
+        std::unique_lock lock(done_mu_);
+        done_cv_.wait_for(lock, std::chrono::milliseconds(1500),
+                          [this] { return done_ || io_.stopped(); });
+    }
+
     void configure_tls(websocketpp::client<websocketpp::config::asio_client>&) {}
     void configure_tls(websocketpp::client<websocketpp::config::asio_tls_client>& c) {
         const ClientConfig cfg = core_->config;
@@ -363,24 +389,28 @@ class WsTransport : public Transport {
         con->set_pong_timeout(core_->config.pong_timeout.count());
         con->set_close_handshake_timeout(1000);
         const std::uint64_t gen = ++generation_;
-        con->set_open_handler([this, gen](websocketpp::connection_hdl) {
-            if (gen != generation_) return;
-            core_->guard.run("open handler", [&] {
-                core_->on_open();
-                schedule_ping(gen);
+        con->set_open_handler(
+            [this, gen, alive = std::weak_ptr<bool>(alive_)](websocketpp::connection_hdl) {
+                if (!alive.lock() || gen != generation_) return;
+                core_->guard.run("open handler", [&] {
+                    core_->on_open();
+                    schedule_ping(gen);
+                });
             });
-        });
-        con->set_fail_handler([this, gen](websocketpp::connection_hdl h) {
-            if (gen != generation_) return;
-            core_->guard.run("fail handler", [&] { on_fail(h); });
-        });
-        con->set_close_handler([this, gen](websocketpp::connection_hdl h) {
-            if (gen != generation_) return;
-            core_->guard.run("close handler", [&] { on_close(h); });
-        });
-        con->set_message_handler([this, gen](websocketpp::connection_hdl,
-                                             typename Client::message_ptr msg) {
-            if (gen != generation_) return;
+        con->set_fail_handler(
+            [this, gen, alive = std::weak_ptr<bool>(alive_)](websocketpp::connection_hdl h) {
+                if (!alive.lock() || gen != generation_) return;
+                core_->guard.run("fail handler", [&] { on_fail(h); });
+            });
+        con->set_close_handler(
+            [this, gen, alive = std::weak_ptr<bool>(alive_)](websocketpp::connection_hdl h) {
+                if (!alive.lock() || gen != generation_) return;
+                core_->guard.run("close handler", [&] { on_close(h); });
+            });
+        con->set_message_handler([this, gen, alive = std::weak_ptr<bool>(alive_)](
+                                     websocketpp::connection_hdl,
+                                     typename Client::message_ptr msg) {
+            if (!alive.lock() || gen != generation_) return;
             core_->guard.run("message handler", [&] {
                 core_->on_message(msg->get_payload());
                 if (core_->application_replaced && con_) {
@@ -389,11 +419,13 @@ class WsTransport : public Transport {
                 }
             });
         });
-        con->set_pong_handler([this, gen](websocketpp::connection_hdl, std::string) {
-            if (gen == generation_) awaiting_pong_ = false;
+        con->set_pong_handler([this, gen, alive = std::weak_ptr<bool>(alive_)](
+                                  websocketpp::connection_hdl, std::string) {
+            if (alive.lock() && gen == generation_) awaiting_pong_ = false;
         });
-        con->set_pong_timeout_handler([this, gen](websocketpp::connection_hdl, std::string) {
-            if (gen != generation_ || !con_) return;
+        con->set_pong_timeout_handler([this, gen, alive = std::weak_ptr<bool>(alive_)](
+                                          websocketpp::connection_hdl, std::string) {
+            if (!alive.lock() || gen != generation_ || !con_) return;
             core_->pong_timeouts.fetch_add(1, std::memory_order_relaxed);
             pending_reason_ = "no pong within " +
                               std::to_string(core_->config.pong_timeout.count()) +
@@ -435,16 +467,17 @@ class WsTransport : public Transport {
 
     void schedule_ping(std::uint64_t gen) {
         ping_timer_.expires_after(core_->config.ping_interval);
-        ping_timer_.async_wait([this, gen](const boost::system::error_code& ec) {
-            if (ec || gen != generation_ || !con_ || core_->stopping) return;
-            // A new ping would restart websocketpp's pong timer: never ping while one is due.
-            if (!awaiting_pong_) {
-                websocketpp::lib::error_code pec;
-                con_->ping("talkgate", pec);
-                awaiting_pong_ = !pec;
-            }
-            schedule_ping(gen);
-        });
+        ping_timer_.async_wait(
+            [this, gen, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+                if (ec || !alive.lock() || gen != generation_ || !con_ || core_->stopping) return;
+                // A new ping would restart websocketpp's pong timer: never ping while one is due.
+                if (!awaiting_pong_) {
+                    websocketpp::lib::error_code pec;
+                    con_->ping("talkgate", pec);
+                    awaiting_pong_ = !pec;
+                }
+                schedule_ping(gen);
+            });
     }
 
     void down(const std::string& reason) {
@@ -454,13 +487,17 @@ class WsTransport : public Transport {
         auto delay = core_->on_down(reason);
         if (!delay) return finish_if_stopping();
         reconnect_timer_.expires_after(*delay);
-        reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
-            if (!ec) connect();
-        });
+        reconnect_timer_.async_wait(
+            [this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+                if (!ec && alive.lock()) connect();
+            });
     }
 
     detail::StreamCore* core_;  // owns this transport, so outlives it
-    boost::asio::io_context io_;
+    // Handlers queued on a shared loop may run after this transport is gone: they check it.
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    std::unique_ptr<boost::asio::io_context> own_io_;  // null on the application's loop
+    boost::asio::io_context& io_;
     Client client_;
     boost::asio::steady_timer reconnect_timer_;
     boost::asio::steady_timer ping_timer_;
@@ -469,6 +506,8 @@ class WsTransport : public Transport {
     std::string pending_reason_;    // why we are dropping the socket ourselves
     bool awaiting_pong_ = false;    // a ping is out and its pong deadline runs
     std::thread thread_;
+    bool started_ = false;
+    bool stopped_ = false;
     std::mutex done_mu_;
     std::condition_variable done_cv_;
     bool done_ = false;

@@ -4,18 +4,18 @@
 #include "basic_auth.hpp"
 
 #include <cpprest/http_client.h>
+#include <pplx/threadpool.h>
 #include <spdlog/spdlog.h>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include <atomic>
 #include <deque>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <utility>
 
 namespace ari {
@@ -64,6 +64,11 @@ Result<NoContent> to_done(nlohmann::json&&) {
 }  // namespace
 
 struct RestClient::Impl : std::enable_shared_from_this<Impl> {
+    struct Reply {
+        int status = 0;
+        std::string body;
+    };
+
     // One request in flight: whoever claims it first (reply, deadline, shutdown) completes it.
     struct Call {
         std::atomic<bool> finished{false};
@@ -80,9 +85,7 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
           executor(std::move(e)),
           auth(detail::basic_auth(config.user, config.password)),
           client(make_client()),
-          client_used(std::chrono::steady_clock::now()),
-          work(boost::asio::make_work_guard(timer_io)),
-          timer_thread([this] { timer_io.run(); }) {
+          client_used(std::chrono::steady_clock::now()) {
         if (config.insecure)
             spdlog::warn("ARI REST: TLS certificate verification is OFF (insecure mode)");
     }
@@ -150,9 +153,7 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
             c->finished = true;
             c->cts.cancel();
         }
-        work.reset();
-        timer_io.stop();
-        if (timer_thread.joinable()) timer_thread.join();
+        boost::asio::post(deadlines, [self = shared_from_this()] { self->timers.clear(); });
     }
 
     // Runs f on the application's executor unless the client is gone.
@@ -190,20 +191,24 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
 
         const std::string what = method + " " + path;
         const auto timeout = config.request_timeout;
-        // Timers live on the timer thread only; `this` outlives it (shutdown joins it).
-        boost::asio::post(timer_io, [this, c, id, what, timeout] {
+        // Deadlines run on cpprest's own pool (where replies arrive too), serialised by a strand.
+        boost::asio::post(deadlines, [self = shared_from_this(), c, id, what, timeout] {
+            if (self->closed_calls_flag()) return;
             auto& timer =
-                timers.emplace(id, boost::asio::steady_timer(timer_io, timeout)).first->second;
-            timer.async_wait([this, c, id, what, timeout](const boost::system::error_code& ec) {
-                if (ec) return;
-                timers.erase(id);
-                if (!c->claim()) return;
-                c->cts.cancel();
-                spdlog::warn("ARI REST {}: no reply within {} ms", what, timeout.count());
-                c->deliver(
-                    Error{Error::Kind::timeout, 0,
-                          what + ": no reply within " + std::to_string(timeout.count()) + " ms"});
-            });
+                self->timers.emplace(id, boost::asio::steady_timer(self->deadlines, timeout))
+                    .first->second;
+            std::weak_ptr<Impl> weak_self = self;
+            timer.async_wait(
+                [weak_self, c, id, what, timeout](const boost::system::error_code& ec) {
+                    if (ec) return;
+                    if (auto s = weak_self.lock()) s->timers.erase(id);
+                    if (!c->claim()) return;
+                    c->cts.cancel();
+                    spdlog::warn("ARI REST {}: no reply within {} ms", what, timeout.count());
+                    c->deliver(Error{
+                        Error::Kind::timeout, 0,
+                        what + ": no reply within " + std::to_string(timeout.count()) + " ms"});
+                });
         });
 
         const std::string auth_header = auth;
@@ -218,9 +223,16 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
             if (body)
                 req.set_body(body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                              "application/json");
+            // The body is read after the status line: chained, so no pool thread ever waits.
             pool_for_request(fresh_pool)
                 ->request(req, c->cts.get_token())
-                .then([c, weak, what, id, guard = guard](pplx::task<web::http::http_response> t) {
+                .then([](web::http::http_response response) {
+                    const int status = response.status_code();
+                    return response.extract_utf8string(true).then([status](std::string body) {
+                        return Reply{status, std::move(body)};
+                    });
+                })
+                .then([c, weak, what, id, guard = guard](pplx::task<Reply> t) {
                     guard->run("reply continuation", [&] {
                         Result<nlohmann::json> r = complete(t, what);
                         // A pooled connection the peer closed fails a request with a body at
@@ -240,12 +252,9 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
                             {
                                 std::lock_guard lock(self->calls_mu);
                                 self->in_flight.erase(id);
-                                if (!self->closed_calls) {
-                                    Impl* raw = self.get();
-                                    boost::asio::post(raw->timer_io,
-                                                      [raw, id] { raw->timers.erase(id); });
-                                }
                             }
+                            boost::asio::post(self->deadlines,
+                                              [self, id] { self->timers.erase(id); });
                             self->release_slot();
                         }
                         if (c->claim()) c->deliver(std::move(r));
@@ -296,13 +305,10 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
         start_or_skip(next);
     }
 
-    // Turns cpprest's outcome into a Result; runs on cpprest's thread pool.
-    static Result<nlohmann::json> complete(pplx::task<web::http::http_response>& t,
-                                           const std::string& what) {
+    // Turns cpprest's outcome into a Result; runs on cpprest's thread pool, t is done.
+    static Result<nlohmann::json> complete(pplx::task<Reply>& t, const std::string& what) {
         try {
-            auto response = t.get();
-            const int status = response.status_code();
-            auto body = response.extract_utf8string(true).get();
+            auto [status, body] = t.get();
             spdlog::debug("ARI REST {} -> {}", what, status);
             if (status < 200 || status >= 300)
                 return Error{Error::Kind::http, status, error_message(body)};
@@ -323,10 +329,10 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
     std::mutex client_mu;  // guards client and client_used
     std::shared_ptr<web::http::client::http_client> client;  // its connection pool (client_mu)
     std::chrono::steady_clock::time_point client_used;       // last request sent or done
-    boost::asio::io_context timer_io;                        // deadlines of in-flight calls
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work;
-    std::map<std::uint64_t, boost::asio::steady_timer> timers;  // deadlines, timer thread only
-    std::thread timer_thread;
+    // Deadlines of in-flight calls, on cpprest's pool: no thread of our own for them.
+    boost::asio::strand<boost::asio::io_context::executor_type> deadlines{
+        crossplat::threadpool::shared_instance().service().get_executor()};
+    std::map<std::uint64_t, boost::asio::steady_timer> timers;  // on the deadlines strand only
     std::mutex mu;  // guards closed and calls into the executor
     // Shared with continuations and posted handlers, which may outlive this object.
     std::shared_ptr<HandlerGuard> guard =
@@ -334,6 +340,10 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
     bool closed = false;
     std::mutex calls_mu;  // guards in_flight
     bool closed_calls = false;
+    bool closed_calls_flag() {
+        std::lock_guard lock(calls_mu);
+        return closed_calls;
+    }
     std::atomic<std::uint64_t> next_id{0};
     std::map<std::uint64_t, std::weak_ptr<Call>> in_flight;  // canceled on shutdown
     std::size_t active = 0;                                  // requests on the wire (calls_mu)

@@ -3,6 +3,8 @@
 #include "controller_harness.hpp"
 #include "tcp_relay.hpp"
 
+#include <set>
+
 namespace talkgate::test {
 namespace {
 
@@ -30,6 +32,74 @@ TEST_F(ControllerLabTest, NotifyTalkAnswersTheAgentBridgesBothLegsAndByeTearsDow
     EXPECT_EQ(answers(metrics::AnswerPath::bridge_answer, metrics::ActionOutcome::ok), 1u);
     EXPECT_EQ(metrics_.notify_to_genesys_answered_seconds.labels({}).count(), 1u);
     expect_nothing_left();
+}
+
+// Every ARI request is a round trip on the call's path and a task in Asterisk's HTTP server:
+// an answered call costs exactly these, so the count cannot grow unnoticed.
+TEST_F(ControllerLabTest, AnAnsweredCallCostsEightAriRequests) {
+    TcpRelay ari("127.0.0.1", lab_.port("LAB_HTTP_PORT"));
+    config_.ari_url = "http://127.0.0.1:" + std::to_string(ari.open());
+    start();
+    auto rest = [&ari] {
+        std::vector<std::string> out;
+        for (auto& r : ari.http_requests())
+            if (r != "GET /ari/events") out.push_back(r);
+        return out;
+    };
+    // The resync at connect (application, channels, bridges) is per connection, not per call.
+    ASSERT_TRUE(wait_until([&] { return rest().size() >= 3; }, 5s));
+    const std::size_t before = rest().size();
+
+    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
+    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", "UUID-REQUESTS", 500));
+    EXPECT_EQ(g.wait_success(15s), "");
+    EXPECT_EQ(a.wait_success(10s), "");
+    expect_nothing_left();
+
+    const std::vector<std::string> expected = {
+        "POST /ari/channels/create",            // the agent leg, its variables in the body
+        "POST /ari/channels/1002-agent/dial",   // (ids below are patterns, see the check)
+        "POST /ari/channels/GENESYS/ring",      // Genesys gets 180
+        "POST /ari/channels/GENESYS/answer",    // the agent answered: Genesys gets 200
+        "POST /ari/bridges",                    // the mixing bridge ...
+        "POST /ari/bridges/BRIDGE/addChannel",  // ... with both legs in one request
+        "DELETE /ari/channels/AGENT",           // Genesys hung up: the agent leg
+        "DELETE /ari/bridges/BRIDGE",           // and the bridge
+    };
+    wait_until([&] { return rest().size() - before >= expected.size(); }, 5s);
+    // Nothing more trickles in after the call.
+    wait_until([&] { return rest().size() - before > expected.size(); }, 1s);
+    auto all = rest();
+    std::vector<std::string> call(all.begin() + static_cast<std::ptrdiff_t>(before), all.end());
+    std::string listing;
+    for (const auto& r : call) listing += "\n  " + r;
+    ASSERT_EQ(call.size(), expected.size()) << "ARI requests for one call:" << listing;
+    auto shape = [](const std::string& r) {  // "POST /ari/channels" + what follows the id
+        const auto verb_end = r.find(' ');
+        const std::string verb = r.substr(0, verb_end);
+        std::vector<std::string> parts;
+        std::size_t pos = verb_end + 1;
+        while (pos <= r.size()) {
+            const auto next = r.find('/', pos);
+            parts.push_back(
+                r.substr(pos, next == std::string::npos ? std::string::npos : next - pos));
+            if (next == std::string::npos) break;
+            pos = next + 1;
+        }
+        // parts: "", "ari", resource[, id[, action]]
+        std::string out = verb + " " + (parts.size() > 2 ? parts[2] : "");
+        if (parts.size() > 4)
+            out += "/" + parts[4];
+        else if (parts.size() == 4 && parts[3] == "create")
+            out += "/create";
+        else if (parts.size() == 4)
+            out += "/ID";
+        return out;
+    };
+    std::multiset<std::string> want, got;
+    for (const auto& r : expected) want.insert(shape(r));
+    for (const auto& r : call) got.insert(shape(r));
+    EXPECT_EQ(got, want) << "ARI requests for one call:" << listing;
 }
 
 TEST_F(ControllerLabTest, RetransmittedNotifyAnswersOnce) {

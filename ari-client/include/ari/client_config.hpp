@@ -5,6 +5,10 @@
 #include <functional>
 #include <string>
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace ari {
 
 // Where and as whom to reach Asterisk's ARI, and how hard to try.
@@ -24,6 +28,9 @@ struct ClientConfig {
     std::function<void()> on_handler_error;
 
     // Events WebSocket.
+    // The application's loop to run the WebSocket on (no thread of its own); null: a thread.
+    // Then stop() must be called on that loop's thread, or while the loop runs.
+    boost::asio::io_context* events_io = nullptr;
     bool subscribe_all = false;                       // subscribeAll=true on /ari/events
     std::size_t event_queue_capacity = 10000;         // events waiting for the executor
     std::size_t max_event_bytes = 1024 * 1024;        // larger events are counted and dropped
