@@ -81,6 +81,7 @@ void ConnectionSupervisor::on_ari_state(const ari::ConnectionState& st) {
                 metrics_.reconnected(metrics::Peer::ari);
             ari_up_ = true;
             metrics_.set_connection(metrics::Peer::ari, true);
+            set_event_filter();
             resync();
             break;
         case ari::ConnectionState::Kind::disconnected:
@@ -125,6 +126,22 @@ void ConnectionSupervisor::on_ami_state(const ami::ConnectionState& st) {
             break;
     }
     if (hooks_.ami_up) hooks_.ami_up(ami_up_);
+}
+
+// Asterisk sends every event of the app's channels (with ari.conf's channelvars, about half of
+// them ChannelVarset); only the ones the flow reads need to cross the socket and be parsed.
+void ConnectionSupervisor::set_event_filter() {
+    nlohmann::json allowed = nlohmann::json::array();
+    for (const char* type :
+         {"StasisStart", "StasisEnd", "ChannelStateChange", "Dial", "ChannelHangupRequest",
+          "ChannelDestroyed", "ChannelUserevent", "ApplicationReplaced"})
+        allowed.push_back({{"type", type}});
+    ari_->application_set_event_filter(
+        config_.ari_app, {{"allowed", allowed}}, [](ari::Result<ari::Application> r) {
+            if (!r)
+                spdlog::warn("ARI: event filter not set ({}); every event comes unfiltered",
+                             r.error().describe());
+        });
 }
 
 void ConnectionSupervisor::resync() {

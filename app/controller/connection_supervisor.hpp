@@ -52,6 +52,8 @@ class ConnectionSupervisor : public std::enable_shared_from_this<ConnectionSuper
     // Asks Asterisk for its app, channels and bridges (three requests whatever the number of
     // calls) and hands them to the flow as one Resync.
     void resync();
+    // PUT /applications/{app}/eventFilter: only the event types the flow reads.
+    void set_event_filter();
 
     // Reads the ARI and AMI clients' drop counters into talkgate_events_dropped_total every
     // second until stop().
