@@ -95,11 +95,13 @@ rm -rf "$state/site" "$state"/sipp-* "$state/bridge.log"
 export DOCKER_HOST
 
 step "images (each built only when its inputs changed)"
-BUILD_DIR=$state/plain-build CMAKE_BUILD_TYPE=Release TALKGATE_SANITIZE='' TALKGATE_FUZZ=OFF \
-    TALKGATE_LAB_PORT_BASE='' "$src/scripts/build.sh" talkgate >"$state/plain-build.log" 2>&1 ||
+# The plain tree is the Debian package's (TALKGATE_PLAIN_BUILD_DIR, shared with
+# package.deb_install): one Release build of talkgate per test run, not two.
+plain=${TALKGATE_PLAIN_BUILD_DIR:-$state/plain-build}
+BUILD_DIR=$plain "$src/scripts/build-deb.sh" >"$state/plain-build.log" 2>&1 ||
     { tail -n 30 "$state/plain-build.log"; fail "the plain talkgate build failed"; }
 asterisk_image=$("$lab" build "$state" asterisk)
-talkgate_image=$("$lab" build "$state" talkgate-prebuilt "$state/plain-build/app/talkgate")
+talkgate_image=$("$lab" build "$state" talkgate-prebuilt "$plain/app/talkgate")
 # The full multi-stage build compiles without a compiler cache: it runs while the stack is
 # tested (mostly waits) and is checked at the end.
 "$lab" build "$state" talkgate >"$state/full-image.out" 2>"$state/full-image.log" &
