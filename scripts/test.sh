@@ -18,6 +18,18 @@ tsan_targets=(ari_unit_test ari_lab_test ami_unit_test ami_fake_test ami_lab_tes
     restart_lab_test restart_module_lab_test)
 supp=$src/tests/sanitizers
 
+# The labs' fixed ports must lie outside the kernel's ephemeral range: a port the kernel hands to
+# some test's outgoing connection or port-0 listener would otherwise be taken when a lab binds it.
+read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range
+for range in "$base $((base + 899))" "$tsan_base $((tsan_base + 399))"; do
+    read -r lo hi <<<"$range"
+    if [ "$hi" -ge "$eph_lo" ] && [ "$lo" -le "$eph_hi" ]; then
+        echo "test.sh: lab ports $lo-$hi overlap the ephemeral range $eph_lo-$eph_hi" \
+            "(net.ipv4.ip_local_port_range): choose another TALKGATE_LAB_PORT_BASE" >&2
+        exit 2
+    fi
+done
+
 "$src/scripts/install-deps.sh"
 
 # Every sanitized process (tests, the talkgate child of the lab tests, build-time test discovery)

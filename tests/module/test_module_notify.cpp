@@ -133,8 +133,10 @@ TEST_F(ModuleTest, ModuleIsLoadedAtBootWithoutWarnings) {
     const std::string shown = lab.cli(std::string("module show like ") + kModule);
     EXPECT_NE(shown.find("Running"), std::string::npos) << shown;
     EXPECT_NE(shown.find("1 modules loaded"), std::string::npos) << shown;
-    // The whole log of this lab's boot: a module built for another Asterisk warns here.
-    EXPECT_EQ(log_problems(lab.log_since(0)), "");
+    // The whole log of this lab's boot: a module built for another Asterisk warns here. The lab
+    // is shared: a module lab test sends a non-ASCII CallUUID on purpose, and its warning is not
+    // about the boot.
+    EXPECT_EQ(log_problems(lab.log_since(0), "X-Genesys-CallUUID is not visible ASCII"), "");
 }
 
 TEST_F(ModuleTest, ReloadUnloadAndLoadUnderLiveCallKeepAsteriskUp) {
