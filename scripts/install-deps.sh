@@ -12,7 +12,24 @@ packages=(
     sip-tester debootstrap openssl curl python3 procps util-linux iproute2
     docker-compose
     shellcheck systemd lintian help2man
+    chromium nodejs
 )
+
+# The browser tests' node packages (tests/browser/package-lock.json: JsSIP, playwright-core,
+# esbuild) go into tests/browser/node_modules, from the registry npm is configured for. The
+# browser is Debian's chromium: playwright-core never downloads one.
+browser_node_modules() {
+    local dir
+    dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+    # The lock file as of the last npm ci here: unchanged means nothing to do.
+    if cmp -s "$dir/package-lock.json" "$dir/node_modules/.talkgate-installed-lock"; then
+        return 0
+    fi
+    command -v npm >/dev/null || { echo "install-deps: npm is missing (Debian: apt-get install npm)" >&2; return 1; }
+    echo "install-deps: npm ci in $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$dir/node_modules/.talkgate-installed-lock"
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -20,6 +37,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
     echo "install-deps: all ${#packages[@]} packages present"
+    browser_node_modules
     exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -30,4 +48,7 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's nodejs comes without npm; other builds of nodejs (NodeSource) bring their own.
+command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends npm >/dev/null
+browser_node_modules
 echo "install-deps: done"

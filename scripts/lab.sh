@@ -16,7 +16,8 @@
 # /var/cache/talkgate/asterisk-sid), TALKGATE_LAB_PORT_BASE (default 25060; the lab uses
 # the ports BASE .. BASE+99 and RTP ports BASE+100 .. BASE+199), TALKGATE_LAB_HEP (yes|no),
 # TALKGATE_LAB_MODULE (at start: path of a built res_talkgate_notify.so to load at boot;
-# unset, the lab's Asterisk stays stock).
+# unset, the lab's Asterisk stays stock), TALKGATE_LAB_WEBRTC (yes: the agent side is the
+# shipped deploy/asterisk config, WSS on BASE+7, DN 1002 registers; for the browser tests).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -127,6 +128,8 @@ LAB_AGENT_PASSWORD=$LAB_AGENT_PASSWORD
 LAB_SIPP_PORT_BASE=$LAB_SIPP_PORT_BASE
 LAB_LOG=$ROOT$LAB_DIR/log/messages
 LAB_TLS_CERT=$ROOT$LAB_DIR/etc/keys/lab.crt
+LAB_WEBRTC=$LAB_WEBRTC
+LAB_WSS_URL=wss://127.0.0.1:$((BASE + 7))/ws
 ENV
 }
 
@@ -146,6 +149,27 @@ add_module() {
     cp "$LAB_MODULE" "$host_dir/modules/res_talkgate_notify.so"
     sed -i "s|^astmoddir => .*|astmoddir => $LAB_DIR/modules|" "$host_dir/etc/asterisk.conf"
     cp "$src/deploy/asterisk/module/talkgate_notify.conf" "$host_dir/etc/"
+}
+
+# Opt-in: the agent side (pjsip.conf, http.conf, rtp.conf) is the shipped deploy/asterisk config,
+# with the site example's TLS listener, TLS transport and DN 1002 on the lab's addresses, port,
+# certificate and a generated password: what the browser tests register through.
+use_shipped_agent_config() {
+    local host_dir=$1 f
+    for f in pjsip http rtp; do
+        sed -e "s|@SIP_BIND@|127.0.0.1|g" -e "s|@SIP_PORT@|$LAB_SIP_PORT|g" \
+            -e "s|@HTTP_BIND@|127.0.0.1|g" -e "s|@HTTP_PORT@|$LAB_HTTP_PORT|g" \
+            -e "s|@RTP_START@|$LAB_RTP_START|g" -e "s|@RTP_END@|$LAB_RTP_END|g" \
+            -e "s|@GENESYS_MATCH@|$LAB_GENESYS_IP|g" \
+            "$src/deploy/asterisk/etc/$f.conf" >"$host_dir/etc/$f.conf"
+    done
+    mkdir -p "$host_dir/etc/site"
+    for f in "$src"/deploy/asterisk/site.example/*.conf; do
+        sed -e "s|0\.0\.0\.0:8089|127.0.0.1:$((BASE + 7))|" -e "s|0\.0\.0\.0:5061|127.0.0.1:$LAB_SIP_TLS_PORT|" \
+            -e "s|/etc/asterisk/site/keys/asterisk\.|$LAB_DIR/etc/keys/lab.|g" \
+            -e "s|CHANGE_ME_agent_1002_password|$LAB_AGENT_PASSWORD|" \
+            "$f" >"$host_dir/etc/site/$(basename "$f")"
+    done
 }
 
 close_inherited_fds() {
@@ -192,7 +216,9 @@ start() {
         LAB_AGENT_PASSWORD=$(secret)
         LAB_HEP_ENABLED=${TALKGATE_LAB_HEP:-yes}
         LAB_MODULE=${TALKGATE_LAB_MODULE:-}
+        LAB_WEBRTC=${TALKGATE_LAB_WEBRTC:-no}
     fi
+    LAB_WEBRTC=${LAB_WEBRTC:-no}
     LAB_MODULE=${LAB_MODULE:-}
     LAB_RTP_START=$((BASE + 100))
     LAB_RTP_END=$((BASE + 199))
@@ -211,6 +237,9 @@ start() {
     render "$src/dialplan/extensions.conf" "$host_dir/etc/extensions.conf"
     if [ -n "$LAB_MODULE" ]; then
         add_module "$host_dir"
+    fi
+    if [ "$LAB_WEBRTC" = yes ]; then
+        use_shipped_agent_config "$host_dir"
     fi
     # Stock defaults for what the lab does not configure, so that its log stays free of
     # "missing config" noise and a real warning stands out.
