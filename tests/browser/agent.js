@@ -182,14 +182,13 @@
   window.agent = {
     start(config) {
       mode = config.mode;
-      document.getElementById('version').textContent = JsSIP.version;
+      document.getElementById('library').textContent = 'JsSIP ' + JsSIP.version;
       document.getElementById('dn').textContent = config.dn + ' (' + mode + ')';
       ua = new JsSIP.UA({
         sockets: [tracedSocket(config.wss)],
         uri: 'sip:' + config.dn + '@' + config.domain,
         password: config.password,
         register: true,
-        session_timers: false,
         user_agent: 'talkgate-lab-browser',
       });
       ua.on('registered', () => setStatus('registered'));

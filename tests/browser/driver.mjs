@@ -8,6 +8,7 @@
 // Settings (environment): TALKGATE_BROWSER_WSS (wss URL), TALKGATE_BROWSER_DN,
 // TALKGATE_BROWSER_PASSWORD, TALKGATE_BROWSER_CERT (the lab certificate, PEM: the only one
 // Chromium accepts without a CA), TALKGATE_BROWSER_MODE (bridge | notify | never),
+// TALKGATE_BROWSER_LIBRARY (jssip: agent.js, default | sipjs: sipjs-agent.js),
 // TALKGATE_BROWSER_ARTEFACTS (dir: ready, screenshot.png, page.log, driver.log),
 // TALKGATE_BROWSER_LIFETIME_S (exits after this long whatever happens; default 120).
 import { createHash, X509Certificate } from 'node:crypto';
@@ -42,15 +43,21 @@ const spki = createHash('sha256')
   .update(cert.publicKey.export({ type: 'spki', format: 'der' }))
   .digest('base64');
 
+// The SIP library as one browser script (JsSIP ships CommonJS, SIP.js ES modules).
+const library = {
+  jssip: { entry: 'node_modules/jssip/lib/JsSIP.js', global: 'JsSIP', page: 'agent.js' },
+  sipjs: { entry: 'node_modules/sip.js/lib/index.js', global: 'SIP', page: 'sipjs-agent.js' },
+}[env('TALKGATE_BROWSER_LIBRARY', 'jssip')];
+if (!library) throw new Error('TALKGATE_BROWSER_LIBRARY: jssip or sipjs');
 const bundle = await esbuild.build({
-  entryPoints: [join(here, 'node_modules/jssip/lib/JsSIP.js')],
-  bundle: true, format: 'iife', globalName: 'JsSIP', platform: 'browser', write: false,
+  entryPoints: [join(here, library.entry)],
+  bundle: true, format: 'iife', globalName: library.global, platform: 'browser', write: false,
   logLevel: 'silent',
 });
 const files = {
   '/': ['text/html', readFileSync(join(here, 'agent.html'))],
-  '/agent.js': ['text/javascript', readFileSync(join(here, 'agent.js'))],
-  '/jssip.js': ['text/javascript', bundle.outputFiles[0].contents],
+  '/agent.js': ['text/javascript', readFileSync(join(here, library.page))],
+  '/library.js': ['text/javascript', bundle.outputFiles[0].contents],
 };
 
 let page = null;

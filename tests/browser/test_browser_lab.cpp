@@ -36,7 +36,7 @@ bool file_exists(const std::string& path) {
 // tree under browser-artefacts/TEST.
 class BrowserAgent {
   public:
-    BrowserAgent(const LabEnv& lab, const std::string& mode) {
+    BrowserAgent(const LabEnv& lab, const std::string& mode, const std::string& library) {
         const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
         artefacts_ = std::string(TALKGATE_BROWSER_ARTEFACTS) + "/" + info->name();
         run_command("rm -rf '" + artefacts_ + "' && mkdir -p '" + artefacts_ + "'", 10s);
@@ -48,6 +48,7 @@ class BrowserAgent {
                                         "TALKGATE_BROWSER_MODE=" + mode,
                                         "TALKGATE_BROWSER_ARTEFACTS=" + artefacts_,
                                         "TALKGATE_BROWSER_LIFETIME_S=90",
+                                        "TALKGATE_BROWSER_LIBRARY=" + library,
                                         "PATH=/usr/bin:/bin",
                                         "HOME=" + artefacts_};
         const std::string out = artefacts_ + "/driver.out";
@@ -149,9 +150,9 @@ bool status_is(const nlohmann::json& s, const std::string& prefix) {
 
 class BrowserLabTest : public ControllerLabTest {
   protected:
-    // Starts the browser in `mode`; talkgate's bridge API is its driver.
-    void start_with_browser(const std::string& mode) {
-        browser_ = std::make_unique<BrowserAgent>(lab_, mode);
+    // Starts the browser in `mode` (on JsSIP, or SIP.js); talkgate's bridge API is its driver.
+    void start_with_browser(const std::string& mode, const std::string& library = "jssip") {
+        browser_ = std::make_unique<BrowserAgent>(lab_, mode, library);
         ASSERT_TRUE(browser_->ready()) << browser_->diagnostics();
         config_.bridge_api_url = browser_->url();
         start();
@@ -308,6 +309,43 @@ TEST_F(BrowserLabTest, RegisteredBrowserNeverAnsweringGivesGenesys408) {
     EXPECT_EQ(g.wait_success(15s), "");
     s = browser_->wait_state([](const auto& st) { return status_is(st, "failed"); }, 5s);
     EXPECT_TRUE(status_is(s, "failed: remote")) << s.dump();
+    EXPECT_EQ(metrics_.calls.labels({"no_answer"}).value(), 1u);
+    expect_nothing_left();
+}
+
+// SIP.js answers every NOTIFY 200 itself; the bridge API answers, holds and retrieves.
+TEST_F(BrowserLabTest, SipJsBridgeApiHoldsAndRetrievesTheBrowser) {
+    start_with_browser("bridge", "sipjs");
+    Sipp g(lab_, genesys_with_echo("genesys_hold_retrieve.xml", "UUID-SIPJS-HOLD", 1000));
+
+    EXPECT_EQ(g.wait_success(30s), "") << browser_->diagnostics();  // sendonly, then sendrecv
+    auto s = browser_->wait_state([](const auto& st) { return status_is(st, "ended"); }, 5s);
+    EXPECT_TRUE(status_is(s, "ended")) << s.dump();
+    EXPECT_EQ(s["reinvites"], nlohmann::json::array({"sendonly", "sendrecv"})) << s.dump();
+    std::vector<std::pair<std::string, int>> answered;
+    for (const auto& n : s["notifies"])
+        answered.emplace_back(n["event"], n["status"].is_number() ? n["status"].get<int>() : 0);
+    EXPECT_EQ(answered, (std::vector<std::pair<std::string, int>>{
+                            {"talk", 200}, {"hold", 200}, {"talk", 200}}))
+        << s.dump();
+    expect_nothing_left();
+}
+
+// SIP.js answers the NOTIFY talk on a ringing call 200 but never hands it to the application
+// (SessionDelegate.onNotify sees NOTIFYs only once the call is established): without the
+// bridge API the call is never answered.
+TEST_F(BrowserLabTest, SipJsNeverHandsTheEarlyNotifyTalkToTheApplication) {
+    config_.agent_ring_timeout = 3s;
+    start_with_browser("notify", "sipjs");
+    Sipp g(lab_, genesys("1002", "genesys_notify_talk_expect_408.xml", "UUID-SIPJS-EARLY"));
+
+    EXPECT_EQ(g.wait_success(15s), "") << browser_->diagnostics();  // 408 after 3 s
+    auto s = browser_->wait_state([](const auto& st) { return status_is(st, "failed"); }, 5s);
+    EXPECT_TRUE(status_is(s, "failed")) << s.dump();
+    ASSERT_EQ(s["notifies"].size(), 1u) << s.dump();
+    EXPECT_EQ(s["notifies"][0]["event"], "talk");
+    EXPECT_EQ(s["notifies"][0]["status"], 200) << s.dump();
+    EXPECT_EQ(s["counts"]["answers"], 0) << s.dump();
     EXPECT_EQ(metrics_.calls.labels({"no_answer"}).value(), 1u);
     expect_nothing_left();
 }
