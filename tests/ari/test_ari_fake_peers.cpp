@@ -3,6 +3,7 @@
 // floods of events.
 #include "ari_test_util.hpp"
 #include "fake_server.hpp"
+#include "polling.hpp"
 
 #include <ari/event_stream.hpp>
 #include <ari/rest_client.hpp>
@@ -95,12 +96,7 @@ std::string event_json(int n) {
 
 template <class Pred>
 bool eventually(Pred pred, std::chrono::milliseconds d) {
-    const auto until = std::chrono::steady_clock::now() + d;
-    while (std::chrono::steady_clock::now() < until) {
-        if (pred()) return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return pred();
+    return talkgate::test::wait_until(pred, d, 10ms);
 }
 
 TEST(AriRestFake, ReplySlowerThanTheDeadlineIsATimeoutError) {

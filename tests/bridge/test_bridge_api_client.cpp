@@ -2,6 +2,7 @@
 #include "../ari/fake_server.hpp"
 #include "bridge/bridge_api_client.hpp"
 #include "fake_bridge_api.hpp"
+#include "polling.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
@@ -229,7 +230,7 @@ TEST_F(BridgeApiClientTest, ACompletionHandlerThatThrowsIsCountedAndTheClientGoe
     boost::asio::post(io_, [&] {
         client.answer("1002", "", [](const auto&) { throw std::runtime_error("handler bug"); });
     });
-    for (int i = 0; i < 500 && errors.load() == 0; ++i) std::this_thread::sleep_for(10ms);
+    talkgate::test::wait_until([&] { return errors.load() != 0; }, 5s, 10ms);
     EXPECT_EQ(errors.load(), 1);
     auto o = run(client, [](auto& c, auto done) { c.answer("1003", "", done); });
     EXPECT_TRUE(o.ok) << o.error;

@@ -5,6 +5,7 @@
 #include "controller/controller.hpp"
 #include "fake_bridge_api.hpp"
 #include "lab_env.hpp"
+#include "listed_calls.hpp"
 #include "metrics/talkgate_metrics.hpp"
 #include "polling.hpp"
 #include "sipp.hpp"
@@ -81,12 +82,7 @@ class ControllerLabTest : public ::testing::Test {
             << "controller not connected to the lab within 10 s";
     }
 
-    std::size_t tracked_calls() {
-        std::promise<std::size_t> p;
-        auto f = p.get_future();
-        controller_->calls([&p](std::vector<status::CallView> v) { p.set_value(v.size()); });
-        return f.wait_for(2s) == std::future_status::ready ? f.get() : 9999;
-    }
+    std::size_t tracked_calls() { return listed_calls(*controller_, 2s).value_or(9999); }
 
     std::size_t asterisk_channels() {
         auto out = lab_.cli("core show channels count");

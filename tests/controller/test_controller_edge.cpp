@@ -3,14 +3,16 @@
 // where each reject happens.
 #include "controller/controller.hpp"
 #include "intake_hep_builder.hpp"
+#include "listed_calls.hpp"
 #include "metrics/talkgate_metrics.hpp"
 #include "metrics_exposition_parser.hpp"
+#include "polling.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/udp.hpp>
 
-#include <future>
+#include <optional>
 #include <thread>
 
 namespace talkgate::controller {
@@ -72,8 +74,7 @@ class ControllerEdgeTest : public ::testing::Test {
 
     // Bounded wait for a counter the io thread moves.
     bool wait_for(const std::string& reason, double n) {
-        for (int i = 0; i < 250 && rejected(reason) < n; ++i) std::this_thread::sleep_for(20ms);
-        return rejected(reason) >= n;
+        return test::wait_until([&] { return rejected(reason) >= n; }, 5s, 20ms);
     }
 
     test::HepBuilder genesys() {
@@ -123,12 +124,8 @@ TEST_F(ControllerEdgeTest, NonUtf8CallUuidIsDroppedAndCountedAndNothingStops) {
     auto p = test::parse_prometheus_text(metrics_.registry.render());
     EXPECT_EQ(p.value("talkgate_notify_received_total", {{"event", "talk"}, {"source", "hep"}}),
               1.0);
-    std::promise<std::size_t> listed;
-    controller_->calls(
-        [&](std::vector<status::CallView> calls) { listed.set_value(calls.size()); });
-    auto f = listed.get_future();
-    ASSERT_EQ(f.wait_for(5s), std::future_status::ready) << "the io thread still runs";
-    EXPECT_EQ(f.get(), 0u);
+    EXPECT_EQ(test::listed_calls(*controller_, 5s), std::optional<std::size_t>(0))
+        << "nullopt: the io thread no longer answers";
 }
 
 }  // namespace

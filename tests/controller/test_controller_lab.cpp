@@ -11,10 +11,10 @@ namespace {
 
 TEST_F(ControllerLabTest, NotifyTalkAnswersTheAgentBridgesBothLegsAndByeTearsDown) {
     start();
-    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
-    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", "UUID-ANSWER-1", 3000));
+    LabCall call(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                 genesys("1002", "genesys_notify_talk.xml", "UUID-ANSWER-1", 3000));
 
-    ASSERT_TRUE(bridge_.wait_for("/genesys-call-notify", 1, 10s)) << g.output() << a.output();
+    ASSERT_TRUE(bridge_.wait_for("/genesys-call-notify", 1, 10s)) << call.output();
     ASSERT_TRUE(bridge_.wait_for("/answer/1002", 1, 5s));
     for (const auto& r : bridge_.requests()) {
         EXPECT_EQ(r.method, "POST");
@@ -27,8 +27,9 @@ TEST_F(ControllerLabTest, NotifyTalkAnswersTheAgentBridgesBothLegsAndByeTearsDow
     }
     EXPECT_TRUE(wait_until([this] { return largest_bridge() == 2; }, 5s))
         << "both legs were never in one bridge";
-    EXPECT_EQ(g.wait_success(15s), "");  // Genesys got 200 OK and its BYE was answered
-    EXPECT_EQ(a.wait_success(10s), "");  // the agent got NOTIFY talk, answered, got the BYE
+    // Genesys got 200 OK and its BYE was answered; the agent got NOTIFY talk, answered, got
+    // the BYE.
+    EXPECT_EQ(call.wait_success(), "");
     EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 1u);
     EXPECT_EQ(answers(metrics::AnswerPath::bridge_answer, metrics::ActionOutcome::ok), 1u);
     EXPECT_EQ(metrics_.notify_to_genesys_answered_seconds.labels({}).count(), 1u);
@@ -57,10 +58,9 @@ TEST_F(ControllerLabTest, AnAnsweredCallCostsEightAriRequests) {
         5s));
     const std::size_t before = rest().size();
 
-    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
-    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", "UUID-REQUESTS", 500));
-    EXPECT_EQ(g.wait_success(15s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    LabCall sipps(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                  genesys("1002", "genesys_notify_talk.xml", "UUID-REQUESTS", 500));
+    EXPECT_EQ(sipps.wait_success(), "");
     expect_nothing_left();
 
     const std::vector<std::string> expected = {
@@ -127,14 +127,12 @@ TEST_F(ControllerLabTest, AnAnsweredCallCostsEightAriRequests) {
 
 TEST_F(ControllerLabTest, RetransmittedNotifyAnswersOnce) {
     start();
-    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));  // a second NOTIFY fails it
     auto go = genesys("1002", "genesys_notify_talk_x5.xml", "UUID-X5", 500);
     // The 200 to the INVITE may come while sipp still sends the retransmissions: sipp then
     // drops it instead of failing, and takes Asterisk's retransmitted 200.
     go.extra.insert(go.extra.end(), {"-default_behaviors", "all,-abortunexp"});
-    Sipp g(lab_, go);
-    EXPECT_EQ(g.wait_success(15s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    LabCall call(lab_, agent("1002", "agent_answer_on_notify.xml"), go);  // a 2nd NOTIFY fails it
+    EXPECT_EQ(call.wait_success(), "");
     EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 1u);
     EXPECT_EQ(bridge_requests("/answer/"), 1u);
     EXPECT_EQ(metrics_.notify_received.labels({"talk", "hep"}).value(), 1u);
@@ -143,10 +141,9 @@ TEST_F(ControllerLabTest, RetransmittedNotifyAnswersOnce) {
 
 TEST_F(ControllerLabTest, AgentBusyGivesGenesys486) {
     start();
-    Sipp a(lab_, agent("1003", "agent_busy.xml"));
-    Sipp g(lab_, genesys("1003", "genesys_expect_486.xml", "UUID-BUSY"));
-    EXPECT_EQ(g.wait_success(15s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    LabCall call(lab_, agent("1003", "agent_busy.xml"),
+                 genesys("1003", "genesys_expect_486.xml", "UUID-BUSY"));
+    EXPECT_EQ(call.wait_success(), "");
     EXPECT_EQ(metrics_.calls.labels({"busy"}).value(), 1u);
     expect_nothing_left();
 }
@@ -154,10 +151,9 @@ TEST_F(ControllerLabTest, AgentBusyGivesGenesys486) {
 TEST_F(ControllerLabTest, AgentNeverAnsweringGivesGenesys408) {
     config_.agent_ring_timeout = 3s;
     start();
-    Sipp a(lab_, agent("1004", "agent_ring_no_answer.xml"));
-    Sipp g(lab_, genesys("1004", "genesys_expect_408.xml", "UUID-NOANSWER"));
-    EXPECT_EQ(g.wait_success(15s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    LabCall call(lab_, agent("1004", "agent_ring_no_answer.xml"),
+                 genesys("1004", "genesys_expect_408.xml", "UUID-NOANSWER"));
+    EXPECT_EQ(call.wait_success(), "");
     EXPECT_EQ(metrics_.calls.labels({"no_answer"}).value(), 1u);
     expect_nothing_left();
 }
@@ -179,10 +175,10 @@ TEST_F(ControllerLabTest, UnknownDnGivesGenesys480) {
 
 TEST_F(ControllerLabTest, AgentHangupHangsUpGenesys) {
     start();
-    Sipp a(lab_, agent("1005", "agent_answer_then_bye.xml"));
-    Sipp g(lab_, genesys("1005", "genesys_notify_talk_remote_bye.xml", "UUID-AGENTBYE"));
-    EXPECT_EQ(a.wait_success(15s), "");
-    EXPECT_EQ(g.wait_success(10s), "");
+    LabCall call(lab_, agent("1005", "agent_answer_then_bye.xml"),
+                 genesys("1005", "genesys_notify_talk_remote_bye.xml", "UUID-AGENTBYE"));
+    EXPECT_EQ(call.agent.wait_success(15s), "");  // the agent hangs up first
+    EXPECT_EQ(call.genesys.wait_success(10s), "");
     EXPECT_EQ(metrics_.calls.labels({"agent_hangup"}).value(), 1u);
     expect_nothing_left();
 }
@@ -190,10 +186,9 @@ TEST_F(ControllerLabTest, AgentHangupHangsUpGenesys) {
 TEST_F(ControllerLabTest, BridgeApiDownStillAnswersThroughPjsipNotifyAndCountsTheFailure) {
     config_.bridge_api_url = "http://127.0.0.1:" + std::to_string(test::free_loopback_port());
     start();
-    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
-    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", "UUID-NOBRIDGE", 1000));
-    EXPECT_EQ(g.wait_success(15s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    LabCall call(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                 genesys("1002", "genesys_notify_talk.xml", "UUID-NOBRIDGE", 1000));
+    EXPECT_EQ(call.wait_success(), "");
     EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 1u);
     EXPECT_TRUE(wait_until(
         [this] {
@@ -219,10 +214,9 @@ TEST_F(ControllerLabTest, NotifyForUnknownCallIsCountedAndIgnored) {
 TEST_F(ControllerLabTest, ImmediatePolicyAnswersWithoutAnyNotify) {
     config_.answer_policy_per_dn["1006"] = AnswerPolicy::immediate;
     start();
-    Sipp a(lab_, agent("1006", "agent_auto_answer_call_info.xml"));
-    Sipp g(lab_, genesys("1006", "genesys_plain.xml", "UUID-IMMEDIATE", 1000));
-    EXPECT_EQ(g.wait_success(15s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    LabCall call(lab_, agent("1006", "agent_auto_answer_call_info.xml"),
+                 genesys("1006", "genesys_plain.xml", "UUID-IMMEDIATE", 1000));
+    EXPECT_EQ(call.wait_success(), "");
     EXPECT_EQ(bridge_requests("/answer/1006"), 1u);
     EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 0u);
     expect_nothing_left();
@@ -232,10 +226,9 @@ TEST_F(ControllerLabTest, OffPolicyNeverAnswersEvenOnNotifyTalk) {
     config_.answer_policy = AnswerPolicy::off;
     config_.agent_ring_timeout = 3s;
     start();
-    Sipp a(lab_, agent("1002", "agent_ring_no_answer.xml"));  // fails on any NOTIFY
-    Sipp g(lab_, genesys("1002", "genesys_notify_talk_expect_408.xml", "UUID-OFF"));
-    EXPECT_EQ(g.wait_success(15s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    LabCall call(lab_, agent("1002", "agent_ring_no_answer.xml"),  // fails on any NOTIFY
+                 genesys("1002", "genesys_notify_talk_expect_408.xml", "UUID-OFF"));
+    EXPECT_EQ(call.wait_success(), "");
     EXPECT_EQ(bridge_requests("/answer/"), 0u);
     expect_nothing_left();
 }
@@ -262,12 +255,11 @@ TEST_F(ControllerLabTest, ThreeDnsAtOnceAndTwoCallsToOneDn) {
 
 TEST_F(ControllerLabTest, NotifyHoldThenTalkHoldsAndRetrievesThroughTheAgent) {
     start();
-    Sipp a(lab_, agent("1007", "agent_hold_retrieve.xml"));
-    Sipp g(lab_, genesys("1007", "genesys_hold_retrieve.xml", "UUID-HOLD", 500));
+    LabCall call(lab_, agent("1007", "agent_hold_retrieve.xml"),
+                 genesys("1007", "genesys_hold_retrieve.xml", "UUID-HOLD", 500));
     // Genesys sees the agent's own sendonly / sendrecv re-INVITEs (moh_passthrough), so the
     // hold is real media hold, not music on hold played by Asterisk.
-    EXPECT_EQ(g.wait_success(20s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    EXPECT_EQ(call.wait_success(20s, 10s), "");
     std::vector<std::string> events;
     for (const auto& r : bridge_.requests())
         if (r.path == "/genesys-call-notify") events.push_back(r.body.value("event", ""));
@@ -280,8 +272,8 @@ TEST_F(ControllerLabTest, AsteriskRestartClosesCallsThatEndedWhileDisconnected) 
     config_.agent_ring_timeout = 60s;
     start();
     {
-        Sipp a(lab_, agent("1004", "agent_ring_no_answer.xml"));
-        Sipp g(lab_, genesys("1004", "genesys_expect_408.xml", "UUID-RESTART"));
+        LabCall call(lab_, agent("1004", "agent_ring_no_answer.xml"),
+                     genesys("1004", "genesys_expect_408.xml", "UUID-RESTART"));
         ASSERT_TRUE(wait_until([this] { return tracked_calls() == 1; }, 10s));
         lab_.crash();  // every channel is gone and no event tells talkgate so
         lab_.start_again();
@@ -298,10 +290,9 @@ TEST_F(ControllerLabTest, AsteriskRestartClosesCallsThatEndedWhileDisconnected) 
         30s));
     EXPECT_GE(metrics_.reconnects.labels({"ari"}).value(), 1u);
     // And the next call works.
-    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
-    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", "UUID-AFTER-RESTART", 500));
-    EXPECT_EQ(g.wait_success(15s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    LabCall call(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                 genesys("1002", "genesys_notify_talk.xml", "UUID-AFTER-RESTART", 500));
+    EXPECT_EQ(call.wait_success(), "");
     expect_nothing_left();
 }
 
@@ -313,11 +304,10 @@ TEST_F(ControllerLabTest, CallsAfterQuietPeriodsLongerThanAsterisksKeepAliveAreA
     for (int round = 0; round < 3; ++round) {
         SCOPED_TRACE("call after quiet period " + std::to_string(round));
         if (round > 0) std::this_thread::sleep_for(16s);
-        Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
-        Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml",
-                             "UUID-QUIET-" + std::to_string(round), 300));
-        EXPECT_EQ(g.wait_success(15s), "");
-        EXPECT_EQ(a.wait_success(10s), "");
+        LabCall call(
+            lab_, agent("1002", "agent_answer_on_notify.xml"),
+            genesys("1002", "genesys_notify_talk.xml", "UUID-QUIET-" + std::to_string(round), 300));
+        EXPECT_EQ(call.wait_success(), "");
     }
     EXPECT_EQ(metrics_.calls.labels({"genesys_hangup"}).value(), 3u);
     expect_nothing_left();
@@ -332,16 +322,15 @@ TEST_F(ControllerLabTest, PjsipNotifyMissedWhileAmiWasDownIsSentWhenAmiReturns) 
     ami.close();
     ASSERT_TRUE(wait_until([this] { return !controller_->readiness().ami_up; }, 5s));
 
-    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
-    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", "UUID-AMI-DOWN", 500));
+    LabCall call(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                 genesys("1002", "genesys_notify_talk.xml", "UUID-AMI-DOWN", 500));
     // The NOTIFY talk was acted on while AMI was down: the bridge API went out, PJSIPNotify not.
-    ASSERT_TRUE(bridge_.wait_for("/answer/1002", 1, 10s)) << g.output() << a.output();
+    ASSERT_TRUE(bridge_.wait_for("/answer/1002", 1, 10s)) << call.output();
     EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::error), 1u);
     EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 0u);
 
     ami.open(ami_port);  // the agent answers only on the PJSIPNotify sent now
-    EXPECT_EQ(g.wait_success(25s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    EXPECT_EQ(call.wait_success(25s, 10s), "");
     EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 1u);
     expect_nothing_left();
 }
@@ -389,10 +378,9 @@ TEST_F(ControllerLabTest, BridgeApiOnTheAgentsDesktopIsFoundThroughItsRegistered
     ASSERT_EQ(registered.registered(), "");
     start();
     {
-        Sipp a(lab_, agent("1009", "agent_answer_on_notify.xml"));
-        Sipp g(lab_, genesys("1009", "genesys_notify_talk.xml", "UUID-DESKTOP", 500));
-        EXPECT_EQ(g.wait_success(15s), "");
-        EXPECT_EQ(a.wait_success(10s), "");
+        LabCall call(lab_, agent("1009", "agent_answer_on_notify.xml"),
+                     genesys("1009", "genesys_notify_talk.xml", "UUID-DESKTOP", 500));
+        EXPECT_EQ(call.wait_success(), "");
     }
     EXPECT_TRUE(desktop.wait_for("/answer/1009", 1, 5s));
     EXPECT_TRUE(desktop.wait_for("/genesys-call-notify", 1, 5s));
@@ -412,10 +400,9 @@ TEST_F(ControllerLabTest, BridgeApiContactOutsideTheAllowListIsRefusedAndCounted
     ASSERT_EQ(registered.registered(), "");
     start();
     {
-        Sipp a(lab_, agent("1009", "agent_answer_on_notify.xml"));
-        Sipp g(lab_, genesys("1009", "genesys_notify_talk.xml", "UUID-NOT-ALLOWED", 500));
-        EXPECT_EQ(g.wait_success(15s), "");
-        EXPECT_EQ(a.wait_success(10s), "");
+        LabCall call(lab_, agent("1009", "agent_answer_on_notify.xml"),
+                     genesys("1009", "genesys_notify_talk.xml", "UUID-NOT-ALLOWED", 500));
+        EXPECT_EQ(call.wait_success(), "");
     }
     // The bridge answer (and the notify, each looks the contact up) was refused.
     EXPECT_TRUE(wait_until(

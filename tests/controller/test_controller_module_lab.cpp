@@ -5,7 +5,7 @@
 #include "controller_harness.hpp"
 
 #include <array>
-#include <future>
+#include <optional>
 
 namespace talkgate::test {
 namespace {
@@ -39,10 +39,10 @@ class ControllerModuleLabTest : public ControllerLabTest {
     // Genesys calls DN 1002; the module must 200 NOTIFY talk (early dialog) and NOTIFY hold
     // (established call), talkgate must answer the agent on talk and pass hold on to it.
     void run_talk_then_hold_call(const std::string& uuid) {
-        Sipp a(lab_, agent("1002", "ctlmod_agent_talk_then_hold.xml"));
-        Sipp g(lab_, genesys("1002", "ctlmod_genesys_talk_hold.xml", uuid, 2000));
-        EXPECT_EQ(g.wait_success(20s), "") << a.output();  // both NOTIFYs and the INVITE got 200
-        EXPECT_EQ(a.wait_success(10s), "") << g.output();  // talk answered, hold got, BYE
+        LabCall call(lab_, agent("1002", "ctlmod_agent_talk_then_hold.xml"),
+                     genesys("1002", "ctlmod_genesys_talk_hold.xml", uuid, 2000));
+        // Genesys: both NOTIFYs and the INVITE got 200; the agent: talk answered, hold, BYE.
+        EXPECT_EQ(call.wait_success(20s, 10s), "") << call.output();
         ASSERT_TRUE(bridge_.wait_for("/genesys-call-notify", 2, 5s));
         std::vector<std::string> events;
         for (const auto& r : bridge_.requests()) {
@@ -112,10 +112,9 @@ TEST_F(ControllerModuleLabTest, NonUtf8CallUuidThroughAmiAndAriStopsNeitherTheCa
     use_sources(false, true, true);
     start();
     {
-        Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
-        Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", std::string("\xe9\xff", 2), 1000));
-        EXPECT_EQ(g.wait_success(20s), "") << a.output();
-        EXPECT_EQ(a.wait_success(10s), "") << g.output();
+        LabCall call(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                     genesys("1002", "genesys_notify_talk.xml", std::string("\xe9\xff", 2), 1000));
+        EXPECT_EQ(call.wait_success(20s, 10s), "") << call.output();
     }
     EXPECT_GE(received("talk", "ami") + received("talk", "ari"), 1u);
     ASSERT_TRUE(bridge_.wait_for("/genesys-call-notify", 1, 5s));
@@ -125,12 +124,8 @@ TEST_F(ControllerModuleLabTest, NonUtf8CallUuidThroughAmiAndAriStopsNeitherTheCa
         }
     }
     EXPECT_EQ(answers(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::ok), 1u);
-    std::promise<std::size_t> listed;
-    controller_->calls(
-        [&](std::vector<status::CallView> calls) { listed.set_value(calls.size()); });
-    auto f = listed.get_future();
-    ASSERT_EQ(f.wait_for(5s), std::future_status::ready) << "the io thread still runs";
-    EXPECT_EQ(f.get(), 0u);
+    EXPECT_EQ(listed_calls(*controller_, 5s), std::optional<std::size_t>(0))
+        << "nullopt: the io thread no longer answers";
     expect_nothing_left();
 }
 

@@ -2,6 +2,7 @@
 // io_context, capture-agent check, counters, rate-limited rejects, stop.
 #include "intake/hep_listener.hpp"
 #include "intake_hep_builder.hpp"
+#include "polling.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -56,11 +57,12 @@ class Harness {
     template <class Pred>
     HepCounters wait_for(Pred pred) {
         HepCounters c;
-        for (int i = 0; i < 200; ++i) {
-            c = listener_.counters();
-            if (pred(c)) return c;
-            std::this_thread::sleep_for(10ms);
-        }
+        talkgate::test::wait_until(
+            [&] {
+                c = listener_.counters();
+                return pred(c);
+            },
+            2s, 10ms);
         return c;
     }
 
@@ -220,16 +222,16 @@ TEST(HepListener, DeliversNothingAfterStop) {
     const auto port = h.listener().local_endpoint();
     h.listener().stop();
     // the close runs on the io_context; then the port is free again
-    bool closed = false;
-    for (int i = 0; i < 200 && !closed; ++i) {
-        asio::io_context io;
-        asio::ip::udp::socket probe(io);
-        boost::system::error_code ec;
-        probe.open(asio::ip::udp::v4(), ec);
-        probe.bind(port, ec);
-        closed = !ec;
-        if (!closed) std::this_thread::sleep_for(10ms);
-    }
+    const bool closed = talkgate::test::wait_until(
+        [&] {
+            asio::io_context io;
+            asio::ip::udp::socket probe(io);
+            boost::system::error_code ec;
+            probe.open(asio::ip::udp::v4(), ec);
+            probe.bind(port, ec);
+            return !ec;
+        },
+        2s, 10ms);
     EXPECT_TRUE(closed) << "the socket was not closed after stop()";
     EXPECT_TRUE(h.events().empty());
 }

@@ -6,6 +6,7 @@
 #include "intake/sip_message.hpp"
 #include "lab_ari.hpp"
 #include "lab_env.hpp"
+#include "polling.hpp"
 #include "sipp.hpp"
 #include "tls_sip_client.hpp"
 
@@ -57,12 +58,13 @@ class Intake {
 
     template <class Pred>
     HepCounters wait_for(Pred pred, std::chrono::milliseconds deadline) {
-        const auto until = std::chrono::steady_clock::now() + deadline;
-        HepCounters c = listener_.counters();
-        while (!pred(c) && std::chrono::steady_clock::now() < until) {
-            std::this_thread::sleep_for(20ms);
-            c = listener_.counters();
-        }
+        HepCounters c;
+        talkgate::test::wait_until(
+            [&] {
+                c = listener_.counters();
+                return pred(c);
+            },
+            deadline, 20ms);
         return c;
     }
     std::vector<NotifyEvent> events() {

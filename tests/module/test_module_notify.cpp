@@ -4,6 +4,7 @@
 #include "lab_env.hpp"
 #include "module_ami_listener.hpp"
 #include "module_ari_app.hpp"
+#include "polling.hpp"
 #include "sipp.hpp"
 
 #include <gtest/gtest.h>
@@ -173,10 +174,8 @@ TEST_F(ModuleTest, ReloadUnloadAndLoadUnderLiveCallKeepAsteriskUp) {
 
     // With no session left the module unloads. Sessions end with their calls over TCP, but
     // those of earlier UDP calls live on for Timer J (32 s) after their last NOTIFY.
-    const auto until = std::chrono::steady_clock::now() + 45s;
     int in_use = -1;
-    while ((in_use = module_use_count()) > 0 && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(500ms);
+    talkgate::test::wait_until([&] { return (in_use = module_use_count()) <= 0; }, 45s, 500ms);
     ASSERT_EQ(in_use, 0) << "sessions still hold the module 45 s after the last call";
     const std::string unloaded = lab.cli(std::string("module unload ") + kModule);
     EXPECT_NE(unloaded.find("Unloaded"), std::string::npos) << unloaded;

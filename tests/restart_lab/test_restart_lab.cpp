@@ -14,9 +14,8 @@ class RestartHepLabTest : public RestartLabTest {
 TEST_F(RestartHepLabTest, KilledWhileTheAgentRingsTheRetransmittedNotifyTalkAnswers) {
     start();
     const std::string uuid = "UUID-RESTART-RING-" + random_token(6);
-    Sipp agent_sipp(lab_, agent("1002", "agent_answer_on_notify.xml"));
-    Sipp genesys_sipp(lab_,
-                      genesys("1002", "restart_genesys_notify_retransmitted.xml", uuid, 1000));
+    LabCall call(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                 genesys("1002", "restart_genesys_notify_retransmitted.xml", uuid, 1000));
     json before = wait_call("1002", "ringing");
     ASSERT_TRUE(before.is_object()) << "the agent never rang";
     kill();
@@ -32,8 +31,7 @@ TEST_F(RestartHepLabTest, KilledWhileTheAgentRingsTheRetransmittedNotifyTalkAnsw
     EXPECT_EQ(adopted["agent_channel"], before["agent_channel"]);
     EXPECT_EQ(repairs("adopted_ringing"), 1);
 
-    EXPECT_EQ(genesys_sipp.wait_success(40s), "");
-    EXPECT_EQ(agent_sipp.wait_success(40s), "");
+    EXPECT_EQ(call.wait_success(40s, 40s), "");
     EXPECT_TRUE(wait_until([&] { return call_of("1002").is_null(); }, 10s));
     EXPECT_EQ(all_logs().find("that no call owns"), std::string::npos);
 }
@@ -41,8 +39,8 @@ TEST_F(RestartHepLabTest, KilledWhileTheAgentRingsTheRetransmittedNotifyTalkAnsw
 TEST_F(RestartHepLabTest, KilledWhileConnectedTheCallGoesOnAndGenesysByeEndsBothLegs) {
     start();
     const std::string uuid = "UUID-RESTART-UP-" + random_token(6);
-    Sipp agent_sipp(lab_, agent("1002", "agent_answer_on_notify.xml"));
-    Sipp genesys_sipp(lab_, genesys("1002", "genesys_notify_talk.xml", uuid, 10000));
+    LabCall call(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                 genesys("1002", "genesys_notify_talk.xml", uuid, 10000));
     json before = wait_call("1002", "connected");
     ASSERT_TRUE(before.is_object()) << "the call never connected";
     kill();
@@ -63,8 +61,7 @@ TEST_F(RestartHepLabTest, KilledWhileConnectedTheCallGoesOnAndGenesysByeEndsBoth
     EXPECT_EQ(bridge.body["channels"].size(), 2u) << bridge.text;
 
     // Genesys hangs up: the adopted call hangs up the agent (its sipp expects that BYE).
-    EXPECT_EQ(genesys_sipp.wait_success(40s), "");
-    EXPECT_EQ(agent_sipp.wait_success(20s), "");
+    EXPECT_EQ(call.wait_success(40s, 20s), "");
     EXPECT_TRUE(wait_until([&] { return call_of("1002").is_null(); }, 10s));
     EXPECT_TRUE(wait_until(
         [&] { return ari("/bridges/" + before["bridge"].get<std::string>()).status == 404; }, 10s))
@@ -74,8 +71,8 @@ TEST_F(RestartHepLabTest, KilledWhileConnectedTheCallGoesOnAndGenesysByeEndsBoth
 TEST_F(RestartHepLabTest, SigtermLeavesTheCallUpAndAfterRestartTheAgentByeEndsBothLegs) {
     start();
     const std::string uuid = "UUID-RESTART-TERM-" + random_token(6);
-    Sipp agent_sipp(lab_, agent("1002", "agent_answer_then_bye.xml", {"-d", "10000"}));
-    Sipp genesys_sipp(lab_, genesys("1002", "genesys_notify_talk_remote_bye.xml", uuid, 1000));
+    LabCall call(lab_, agent("1002", "agent_answer_then_bye.xml", {"-d", "10000"}),
+                 genesys("1002", "genesys_notify_talk_remote_bye.xml", uuid, 1000));
     json before = wait_call("1002", "connected");
     ASSERT_TRUE(before.is_object()) << "the call never connected";
 
@@ -96,16 +93,16 @@ TEST_F(RestartHepLabTest, SigtermLeavesTheCallUpAndAfterRestartTheAgentByeEndsBo
     EXPECT_EQ(adopted["call_uuid"], uuid);
 
     // The agent hangs up (sipp -d): Genesys gets the BYE through the adopted call.
-    EXPECT_EQ(agent_sipp.wait_success(40s), "");
-    EXPECT_EQ(genesys_sipp.wait_success(20s), "");
+    EXPECT_EQ(call.agent.wait_success(40s), "");
+    EXPECT_EQ(call.genesys.wait_success(20s), "");
     EXPECT_TRUE(wait_until([&] { return call_of("1002").is_null(); }, 10s));
 }
 
 TEST_F(RestartHepLabTest, KilledWhileHeldNotifyTalkRetrievesTheAdoptedCall) {
     start();
     const std::string uuid = "UUID-RESTART-HOLD-" + random_token(6);
-    Sipp agent_sipp(lab_, agent("1002", "agent_hold_retrieve.xml"));
-    Sipp genesys_sipp(lab_, genesys("1002", "restart_genesys_hold_then_talk.xml", uuid, 1000));
+    LabCall call(lab_, agent("1002", "agent_hold_retrieve.xml"),
+                 genesys("1002", "restart_genesys_hold_then_talk.xml", uuid, 1000));
     json before = wait_call("1002", "held");
     ASSERT_TRUE(before.is_object()) << "the call was never held";
     const std::string genesys_leg = before["genesys_channel"];
@@ -121,8 +118,8 @@ TEST_F(RestartHepLabTest, KilledWhileHeldNotifyTalkRetrievesTheAdoptedCall) {
     EXPECT_EQ(repairs("adopted_held"), 1);
 
     // Genesys's NOTIFY talk: the agent gets NOTIFY talk and retrieves (its sipp checks it).
-    EXPECT_EQ(agent_sipp.wait_success(40s), "");
-    EXPECT_EQ(genesys_sipp.wait_success(20s), "");
+    EXPECT_EQ(call.agent.wait_success(40s), "");
+    EXPECT_EQ(call.genesys.wait_success(20s), "");
     EXPECT_TRUE(wait_until([&] { return call_of("1002").is_null(); }, 10s));
 }
 

@@ -15,9 +15,8 @@ TEST_F(RestartModuleLabTest, KilledWhileTheAgentRingsANotifyTalkAnsweredMeanwhil
     ASSERT_NE(lab_["LAB_MODULE"], "") << "this lab does not load the module";
     start();
     const std::string uuid = "UUID-RESTART-MOD-" + random_token(6);
-    Sipp agent_sipp(lab_, agent("1002", "agent_answer_on_notify.xml"));
-    Sipp genesys_sipp(lab_,
-                      genesys("1002", "restart_module_genesys_notify_while_away.xml", uuid, 1000));
+    LabCall call(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                 genesys("1002", "restart_module_genesys_notify_while_away.xml", uuid, 1000));
     json before = wait_call("1002", "ringing");
     ASSERT_TRUE(before.is_object()) << "the agent never rang";
     const std::string genesys_leg = before["genesys_channel"];
@@ -28,8 +27,7 @@ TEST_F(RestartModuleLabTest, KilledWhileTheAgentRingsANotifyTalkAnsweredMeanwhil
     EXPECT_EQ(channel_var(genesys_leg, "GENESYS_CALL_UUID"), uuid);
     start();
 
-    EXPECT_EQ(genesys_sipp.wait_success(30s), "");
-    EXPECT_EQ(agent_sipp.wait_success(20s), "");
+    EXPECT_EQ(call.wait_success(30s, 20s), "");
     EXPECT_EQ(repairs("adopted_ringing"), 1);
     EXPECT_NE(all_logs().find("NOTIFY talk recorded on the Genesys leg"), std::string::npos);
     EXPECT_TRUE(wait_until([&] { return call_of("1002").is_null(); }, 10s));

@@ -1,5 +1,6 @@
 #include "metrics/talkgate_metrics.hpp"
 #include "metrics_exposition_parser.hpp"
+#include "polling.hpp"
 #include "status/status_server.hpp"
 #include "status_test_support.hpp"
 
@@ -270,9 +271,8 @@ TEST_F(StatusServerTest, StopAnswersRequestsStillWaitingOnTheSource) {
     start("tok", std::chrono::milliseconds(30000));
     source_.set_mode(FakeSource::Mode::never);
     auto waiting = std::async(std::launch::async, [&] { return get("/calls"); });
-    for (int i = 0; i < 200 && source_.calls_requests() == 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    talkgate::test::wait_until([&] { return source_.calls_requests() != 0; },
+                               std::chrono::seconds(2), std::chrono::milliseconds(10));
     ASSERT_EQ(source_.calls_requests(), 1);
     server_->stop();
     ASSERT_EQ(waiting.wait_for(std::chrono::seconds(10)), std::future_status::ready);

@@ -1,5 +1,8 @@
 #include "talkgate_process.hpp"
 
+#include "lab_env.hpp"
+#include "polling.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -11,12 +14,43 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 extern char** environ;
 
 namespace talkgate::test {
+
+Settings lab_talkgate_settings(const LabEnv& lab, int status_port, const std::string& token,
+                               const std::string& bridge_url) {
+    return {{"ARI_URL", lab["LAB_ARI_URL"]},
+            {"ARI_USER", lab["LAB_ARI_USER"]},
+            {"ARI_PASSWORD", lab["LAB_ARI_PASSWORD"]},
+            {"ARI_APP", lab["LAB_ARI_APP"]},
+            {"ASTERISK_HOST", lab["LAB_AMI_HOST"]},
+            {"ASTERISK_AMI_PORT", lab["LAB_AMI_PORT"]},
+            {"ASTERISK_AMI_USER", lab["LAB_AMI_USER"]},
+            {"ASTERISK_AMI_SECRET", lab["LAB_AMI_SECRET"]},
+            {"STATUS_LISTEN", "127.0.0.1:" + std::to_string(status_port)},
+            {"STATUS_TOKEN", token},
+            {"BRIDGE_API_URL", bridge_url},
+            {"LOG_LEVEL", "info"}};
+}
+
+void add_lab_hep(Settings& settings, const LabEnv& lab) {
+    settings["GENESYS_SIP_HOST"] = lab["LAB_GENESYS_IP"];
+    settings["HEP_LISTEN"] = "127.0.0.1:" + lab["LAB_HEP_PORT"];
+}
+
+std::vector<std::string> secrets_in(const std::string& log, const Settings& settings) {
+    std::vector<std::string> found;
+    for (const char* key : {"ARI_PASSWORD", "ASTERISK_AMI_SECRET", "STATUS_TOKEN"}) {
+        auto it = settings.find(key);
+        if (it != settings.end() && !it->second.empty() &&
+            log.find(it->second) != std::string::npos)
+            found.push_back(key);
+    }
+    return found;
+}
 
 std::string make_temp_dir(const std::string& prefix) {
     std::string tmpl = "/tmp/" + prefix + "XXXXXX";
@@ -83,15 +117,12 @@ bool TalkgateProcess::running() {
 std::string TalkgateProcess::stop(std::chrono::milliseconds grace) {
     if (pid_ <= 0) return "not running";
     ::kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + grace;
     int status = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
-            return "signal " + std::to_string(WTERMSIG(status));
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, grace,
+                   std::chrono::milliseconds(20))) {
+        pid_ = -1;
+        if (WIFEXITED(status)) return "exit " + std::to_string(WEXITSTATUS(status));
+        return "signal " + std::to_string(WTERMSIG(status));
     }
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, &status, 0);

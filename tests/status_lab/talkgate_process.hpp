@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace talkgate::test {
 
@@ -30,6 +31,18 @@ class TalkgateProcess {
     pid_t pid_ = -1;
     std::string log_path_;
 };
+
+class LabEnv;
+using Settings = std::map<std::string, std::string>;
+
+// What points a talkgate at the lab's Asterisk (ARI, AMI) with its status API on
+// 127.0.0.1:`status_port` behind `token` and the bridge API at `bridge_url`, logging at info.
+Settings lab_talkgate_settings(const LabEnv& lab, int status_port, const std::string& token,
+                               const std::string& bridge_url);
+// Adds HEP from the lab's Asterisk and the lab's Genesys address.
+void add_lab_hep(Settings& settings, const LabEnv& lab);
+// The names of the secret settings whose values appear in `log` (none, or a leak).
+std::vector<std::string> secrets_in(const std::string& log, const Settings& settings);
 
 // A fresh private directory under the build's temp area.
 std::string make_temp_dir(const std::string& prefix);

@@ -42,20 +42,8 @@ class TalkgateLabTest : public ::testing::Test {
         lab_.reset();
         token_ = random_token(32);
         dir_ = make_temp_dir("talkgate-lab-");
-        settings_ = {{"ARI_URL", lab_["LAB_ARI_URL"]},
-                     {"ARI_USER", lab_["LAB_ARI_USER"]},
-                     {"ARI_PASSWORD", lab_["LAB_ARI_PASSWORD"]},
-                     {"ARI_APP", lab_["LAB_ARI_APP"]},
-                     {"ASTERISK_HOST", lab_["LAB_AMI_HOST"]},
-                     {"ASTERISK_AMI_PORT", lab_["LAB_AMI_PORT"]},
-                     {"ASTERISK_AMI_USER", lab_["LAB_AMI_USER"]},
-                     {"ASTERISK_AMI_SECRET", lab_["LAB_AMI_SECRET"]},
-                     {"GENESYS_SIP_HOST", lab_["LAB_GENESYS_IP"]},
-                     {"HEP_LISTEN", "127.0.0.1:" + lab_["LAB_HEP_PORT"]},
-                     {"STATUS_LISTEN", "127.0.0.1:" + std::to_string(status_port())},
-                     {"STATUS_TOKEN", token_},
-                     {"BRIDGE_API_URL", bridge_.url()},
-                     {"LOG_LEVEL", "info"}};
+        settings_ = lab_talkgate_settings(lab_, status_port(), token_, bridge_.url());
+        add_lab_hep(settings_, lab_);
     }
 
     void TearDown() override {
@@ -63,9 +51,7 @@ class TalkgateLabTest : public ::testing::Test {
         std::string how = process_->stop();
         std::string log = process_->log();
         // Secrets never reach the log, whatever the test did.
-        for (const char* key : {"ARI_PASSWORD", "ASTERISK_AMI_SECRET", "STATUS_TOKEN"}) {
-            EXPECT_EQ(log.find(settings_[key]), std::string::npos) << key << " is in the log";
-        }
+        EXPECT_EQ(secrets_in(log, settings_), std::vector<std::string>{}) << "in the log";
         if (HasFailure()) std::cerr << "talkgate (" << how << ") log:\n" << log << '\n';
         process_.reset();
         run_command("rm -rf '" + dir_ + "'", 10s);
@@ -130,11 +116,25 @@ class TalkgateLabTest : public ::testing::Test {
         return r.json_body["calls"];
     }
 
+    // The one call GET /calls/{dn} shows once it is connected; null if none within 10 s.
+    json wait_connected(const std::string& dn) {
+        json call;
+        wait_until(
+            [&] {
+                auto calls = calls_of(dn);
+                if (calls.size() != 1 || calls[0]["state"] != "connected") return false;
+                call = calls[0];
+                return true;
+            },
+            10s);
+        return call;
+    }
+
     const LabEnv& lab_;
     FakeBridgeApi bridge_;
     std::string token_;
     std::string dir_;
-    std::map<std::string, std::string> settings_;
+    Settings settings_;
     std::unique_ptr<TalkgateProcess> process_;
 };
 
@@ -211,19 +211,11 @@ TEST_F(TalkgateLabTest, LiveCallShowsInCallsMetricsMoveAndTheLogTellsEachStep) {
     const double answer0 = before.value("talkgate_answer_actions_total", notify_ok).value_or(0);
 
     const std::string uuid = "UUID-STATUS-LAB-" + random_token(8);
-    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
-    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", uuid, 6000));
+    LabCall sipps(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                  genesys("1002", "genesys_notify_talk.xml", uuid, 6000));
 
-    json call;
-    ASSERT_TRUE(wait_until(
-        [&] {
-            auto calls = calls_of("1002");
-            if (calls.size() != 1 || calls[0]["state"] != "connected") return false;
-            call = calls[0];
-            return true;
-        },
-        10s))
-        << calls_of("1002").dump() << g.output() << a.output();
+    json call = wait_connected("1002");
+    ASSERT_TRUE(call.is_object()) << calls_of("1002").dump() << sipps.output();
     EXPECT_EQ(call["dn"], "1002");
     EXPECT_EQ(call["call_uuid"], uuid);
     EXPECT_FALSE(call["call_id"].get<std::string>().empty());
@@ -246,8 +238,7 @@ TEST_F(TalkgateLabTest, LiveCallShowsInCallsMetricsMoveAndTheLogTellsEachStep) {
     auto gauge = metrics().value("talkgate_active_calls");
     EXPECT_EQ(gauge.value_or(-1), 1);
 
-    EXPECT_EQ(g.wait_success(20s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    EXPECT_EQ(sipps.wait_success(20s, 10s), "");
     EXPECT_TRUE(wait_until([&] { return calls_of("1002").empty(); }, 5s));
 
     auto after = metrics();
@@ -283,18 +274,10 @@ TEST_F(TalkgateLabTest, LiveCallShowsInCallsMetricsMoveAndTheLogTellsEachStep) {
 // with valid JSON, the dropped header is counted and talkgate stays up.
 TEST_F(TalkgateLabTest, NonUtf8CallUuidFromGenesysStopsNeitherTalkgateNorTheCall) {
     start();
-    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
-    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", std::string("\xe9\xff", 2), 6000));
-    json call;
-    ASSERT_TRUE(wait_until(
-        [&] {
-            auto calls = calls_of("1002");
-            if (calls.size() != 1 || calls[0]["state"] != "connected") return false;
-            call = calls[0];
-            return true;
-        },
-        10s))
-        << calls_of("1002").dump() << g.output() << a.output();
+    LabCall sipps(lab_, agent("1002", "agent_answer_on_notify.xml"),
+                  genesys("1002", "genesys_notify_talk.xml", std::string("\xe9\xff", 2), 6000));
+    json call = wait_connected("1002");
+    ASSERT_TRUE(call.is_object()) << calls_of("1002").dump() << sipps.output();
     EXPECT_EQ(call["call_uuid"], "");
     auto all = http("GET", "/calls");
     ASSERT_EQ(all.status, 200);
@@ -302,8 +285,7 @@ TEST_F(TalkgateLabTest, NonUtf8CallUuidFromGenesysStopsNeitherTalkgateNorTheCall
     EXPECT_GE(
         metrics().value("talkgate_notify_rejected_total", {{"reason", "bad_header"}}).value_or(0),
         1.0);
-    EXPECT_EQ(g.wait_success(15s), "");
-    EXPECT_EQ(a.wait_success(10s), "");
+    EXPECT_EQ(sipps.wait_success(), "");
     EXPECT_EQ(http("GET", "/health").status, 200);
 }
 
@@ -311,8 +293,8 @@ TEST_F(TalkgateLabTest, ManualAnswerMakesARingingAgentAnswerWithPolicyOff) {
     settings_["ANSWER_POLICY"] = "off";
     start();
     const std::string uuid = "UUID-MANUAL-" + random_token(8);
-    Sipp a(lab_, agent("1003", "agent_answer_on_notify.xml"));
-    Sipp g(lab_, genesys("1003", "genesys_plain.xml", uuid, 1000));
+    LabCall sipps(lab_, agent("1003", "agent_answer_on_notify.xml"),
+                  genesys("1003", "genesys_plain.xml", uuid, 1000));
 
     ASSERT_TRUE(wait_until(
         [&] {
@@ -320,7 +302,7 @@ TEST_F(TalkgateLabTest, ManualAnswerMakesARingingAgentAnswerWithPolicyOff) {
             return calls.size() == 1 && calls[0]["state"] == "ringing";
         },
         10s))
-        << calls_of("1003").dump() << g.output();
+        << calls_of("1003").dump() << sipps.genesys.output();
     // Policy off: nothing answers by itself while it rings.
     std::this_thread::sleep_for(1s);
     ASSERT_EQ(calls_of("1003")[0]["state"], "ringing");
@@ -332,8 +314,8 @@ TEST_F(TalkgateLabTest, ManualAnswerMakesARingingAgentAnswerWithPolicyOff) {
     auto r = http("POST", "/calls/1003/answer", std::nullopt, "{}");
     EXPECT_EQ(r.status, 202) << r.body << r.error;
     EXPECT_EQ(r.json_body["result"], "requested");
-    EXPECT_EQ(a.wait_success(15s), "");  // it answered only because of the NOTIFY talk
-    EXPECT_EQ(g.wait_success(15s), "");
+    EXPECT_EQ(sipps.agent.wait_success(15s), "");  // it answered only because of the NOTIFY talk
+    EXPECT_EQ(sipps.genesys.wait_success(15s), "");
     auto m = metrics();
     EXPECT_EQ(
         m.value("talkgate_answer_actions_total", {{"path", "pjsip_notify"}, {"outcome", "ok"}})

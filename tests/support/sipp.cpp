@@ -1,6 +1,7 @@
 #include "sipp.hpp"
 
 #include "lab_env.hpp"
+#include "polling.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -10,7 +11,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 extern char** environ;
 
@@ -81,17 +81,12 @@ Sipp::~Sipp() {
 
 std::optional<int> Sipp::wait(std::chrono::milliseconds deadline) {
     if (exit_code_) return exit_code_;
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    do {
-        int status = 0;
-        pid_t r = ::waitpid(pid_, &status, WNOHANG);
-        if (r == pid_) {
-            exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            return exit_code_;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    } while (std::chrono::steady_clock::now() < until);
-    return std::nullopt;
+    int status = 0;
+    if (!wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; }, deadline,
+                    std::chrono::milliseconds(20)))
+        return std::nullopt;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return exit_code_;
 }
 
 std::string Sipp::wait_success(std::chrono::milliseconds deadline) {
@@ -104,6 +99,14 @@ std::string Sipp::wait_success(std::chrono::milliseconds deadline) {
         report << "sipp exited " << *code;
     report << "\n--- sipp output ---\n" << output();
     return report.str();
+}
+
+std::string LabCall::wait_success(std::chrono::milliseconds genesys_deadline,
+                                  std::chrono::milliseconds agent_deadline) {
+    std::string report;
+    if (auto g = genesys.wait_success(genesys_deadline); !g.empty()) report += "genesys: " + g;
+    if (auto a = agent.wait_success(agent_deadline); !a.empty()) report += "\nagent: " + a;
+    return report;
 }
 
 void Sipp::kill() {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace talkgate::test {
@@ -54,6 +55,23 @@ class Sipp {
     std::optional<int> exit_code_;
     std::string out_path_;
     std::string err_path_;
+};
+
+// One call through the lab: sipp as the agent on a DN, started first so it listens before
+// Asterisk dials it, then sipp as Genesys calling that DN.
+class LabCall {
+  public:
+    LabCall(const LabEnv& lab, Sipp::Options agent, Sipp::Options genesys)
+        : agent(lab, std::move(agent)), genesys(lab, std::move(genesys)) {}
+
+    // Empty when Genesys, then the agent, exited 0 within their deadlines; else sipp's reports.
+    std::string wait_success(std::chrono::milliseconds genesys_deadline = std::chrono::seconds(15),
+                             std::chrono::milliseconds agent_deadline = std::chrono::seconds(10));
+    // Both sipps' output, for failure messages.
+    std::string output() const { return genesys.output() + agent.output(); }
+
+    Sipp agent;
+    Sipp genesys;
 };
 
 // Path of a scenario in the source tree.
