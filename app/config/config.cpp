@@ -55,6 +55,10 @@ const std::vector<SettingInfo> kSettings = {
      "dialplan context of the Genesys endpoint (pjsip.conf context); a channel in it is a "
      "Genesys leg when talkgate adopts calls after a restart",
      false},
+    {"CALL_TRACE_STEPS", "64",
+     "steps of its ladder each call keeps for GET /calls/{id}/trace (0 to 1000; 0: none)", false},
+    {"RECENT_CALLS", "200",
+     "ended calls kept, with their trace, for GET /calls/recent (0 to 10000)", false},
     {"LOG_LEVEL", "info", "trace, debug, info, warn, error", false},
 };
 
@@ -350,6 +354,9 @@ ConfigResult load_config(const Settings& settings) {
         r.error("GENESYS_CONTEXT: '" + wire::escaped(c.genesys_context, 80) +
                 "' is not a dialplan context name (1 to 79 visible ASCII characters)");
 
+    r.integer("CALL_TRACE_STEPS", c.call_trace_steps, 0, 1000);
+    r.integer("RECENT_CALLS", c.recent_calls, 0, 10000);
+
     r.text("LOG_LEVEL", c.log_level);
     c.log_level = lower(c.log_level);
     static const std::vector<std::string> levels = {"trace",   "debug", "info",     "warn",
@@ -395,7 +402,8 @@ std::string describe(const Config& c) {
         << "\nANSWER_POLICY=" << to_string(c.answer_policy)
         << "\nANSWER_POLICY_OVERRIDES=" << overrides
         << "\nAGENT_RING_TIMEOUT_S=" << c.agent_ring_timeout.count()
-        << "\nGENESYS_CONTEXT=" << c.genesys_context << "\nLOG_LEVEL=" << c.log_level << "\n";
+        << "\nGENESYS_CONTEXT=" << c.genesys_context << "\nCALL_TRACE_STEPS=" << c.call_trace_steps
+        << "\nRECENT_CALLS=" << c.recent_calls << "\nLOG_LEVEL=" << c.log_level << "\n";
     return out.str();
 }
 

@@ -68,6 +68,9 @@ struct Config {
     // after a restart a channel in it is a Genesys leg.
     std::string genesys_context = "from-genesys";
 
+    std::size_t call_trace_steps = 64;  // CALL_TRACE_STEPS: steps kept per call; 0: no trace
+    std::size_t recent_calls = 200;     // RECENT_CALLS: ended calls kept for /calls/recent
+
     std::string log_level = "info";
 
     AnswerPolicy policy_for(const std::string& dn) const;

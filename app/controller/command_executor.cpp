@@ -174,18 +174,20 @@ void CommandExecutor::exec(const flow::SendAgentNotify& c) {
             "PJSIPNotify Event={} to {} not sent: AMI is down; sent when AMI is back if the "
             "call still waits for it ({})",
             c.event, c.agent_channel_name, who(c.dn, c.call_id, c.call_uuid));
-        metrics_.answer_action(metrics::AnswerPath::pjsip_notify, metrics::ActionOutcome::error);
+        action_done(c.call_key, metrics::AnswerPath::pjsip_notify, c.event,
+                    metrics::ActionOutcome::error);
         keep_notify(c);
         return;
     }
     std::weak_ptr<CommandExecutor> weak = shared_from_this();
     peers_.ami->pjsip_notify_channel(
-        c.agent_channel_name, c.event, [weak, c](ami::Result<ami::Message> r) {
+        c.agent_channel_name, c.event,
+        [weak, c, sent = flow::Clock::now()](ami::Result<ami::Message> r) {
             auto s = weak.lock();
             if (!s) return;
             const bool timed_out = !r && r.error().kind == ami::Error::Kind::timeout;
-            s->metrics_.answer_action(metrics::AnswerPath::pjsip_notify,
-                                      outcome_of(bool(r), timed_out));
+            s->action_done(c.call_key, metrics::AnswerPath::pjsip_notify, c.event,
+                           outcome_of(bool(r), timed_out), flow::Clock::now() - sent);
             // Lost with the connection: Asterisk may never have seen it.
             if (!r && (r.error().kind == ami::Error::Kind::disconnected ||
                        r.error().kind == ami::Error::Kind::not_connected))
@@ -231,39 +233,61 @@ void CommandExecutor::ami_up(bool up) {
 }
 
 void CommandExecutor::exec(const flow::BridgeApiAnswer& c) {
-    with_contact_host(c.dn, [this, c](const std::string& host) {
-        std::weak_ptr<CommandExecutor> weak = shared_from_this();
-        spdlog::info("Calling Bridge API: {}/answer/{} (Call-ID={} CallUUID={})",
-                     url_without_credentials(peers_.bridge->base_url(c.dn, host)), c.dn, c.call_id,
-                     c.call_uuid);
-        peers_.bridge->answer(c.dn, host,
-                              [weak, who = who(c.dn, c.call_id, c.call_uuid)](
+    with_contact_host(c.call_key, "talk", metrics::AnswerPath::bridge_answer, c.dn,
+                      [this, c](const std::string& host) {
+                          std::weak_ptr<CommandExecutor> weak = shared_from_this();
+                          spdlog::info("Calling Bridge API: {}/answer/{} (Call-ID={} CallUUID={})",
+                                       url_without_credentials(peers_.bridge->base_url(c.dn, host)),
+                                       c.dn, c.call_id, c.call_uuid);
+                          peers_.bridge->answer(
+                              c.dn, host,
+                              [weak, key = c.call_key, who = who(c.dn, c.call_id, c.call_uuid)](
                                   const bridge::BridgeApiClient::Outcome& o) {
                                   if (auto s = weak.lock())
-                                      s->guard_->run("bridge API answer handler",
-                                                     [&] { s->bridge_done(true, o, who); });
+                                      s->guard_->run("bridge API answer handler", [&] {
+                                          s->bridge_done(key, "talk", true, o, who);
+                                      });
                               });
-    });
+                      });
 }
 
 void CommandExecutor::exec(const flow::BridgeApiNotify& c) {
-    with_contact_host(c.dn, [this, c](const std::string& host) {
-        std::weak_ptr<CommandExecutor> weak = shared_from_this();
-        peers_.bridge->notify(c.dn, host, c.call_id, c.call_uuid, c.event,
-                              [weak, who = who(c.dn, c.call_id, c.call_uuid)](
-                                  const bridge::BridgeApiClient::Outcome& o) {
-                                  if (auto s = weak.lock())
-                                      s->guard_->run("bridge API notify handler",
-                                                     [&] { s->bridge_done(false, o, who); });
-                              });
-    });
+    with_contact_host(
+        c.call_key, c.event, metrics::AnswerPath::bridge_notify, c.dn,
+        [this, c](const std::string& host) {
+            std::weak_ptr<CommandExecutor> weak = shared_from_this();
+            peers_.bridge->notify(
+                c.dn, host, c.call_id, c.call_uuid, c.event,
+                [weak, key = c.call_key, event = c.event, who = who(c.dn, c.call_id, c.call_uuid)](
+                    const bridge::BridgeApiClient::Outcome& o) {
+                    if (auto s = weak.lock())
+                        s->guard_->run("bridge API notify handler",
+                                       [&] { s->bridge_done(key, event, false, o, who); });
+                });
+        });
 }
 
-void CommandExecutor::bridge_done(bool answer, const bridge::BridgeApiClient::Outcome& o,
+void CommandExecutor::action_done(const std::string& key, metrics::AnswerPath path,
+                                  const std::string& event, metrics::ActionOutcome outcome,
+                                  std::optional<std::chrono::nanoseconds> latency) {
+    metrics_.answer_action(path, outcome);
+    if (!trace_) return;
+    flow::TraceStep step;
+    step.at = flow::Clock::now();
+    step.kind = flow::TraceKind::answer_action;
+    step.event = event;
+    step.source = metrics::to_string(path);
+    step.outcome = metrics::to_string(outcome);
+    step.latency = latency;
+    trace_(key, std::move(step));
+}
+
+void CommandExecutor::bridge_done(const std::string& key, const std::string& event, bool answer,
+                                  const bridge::BridgeApiClient::Outcome& o,
                                   const std::string& who) {
-    metrics_.answer_action(
-        answer ? metrics::AnswerPath::bridge_answer : metrics::AnswerPath::bridge_notify,
-        outcome_of(o.ok, o.timed_out));
+    action_done(key,
+                answer ? metrics::AnswerPath::bridge_answer : metrics::AnswerPath::bridge_notify,
+                event, outcome_of(o.ok, o.timed_out), o.latency);
     metrics_.bridge_api_request_seconds.labels({answer ? "answer" : "genesys-call-notify"})
         .observe(seconds(o.latency));
     if (o.ok)
@@ -275,7 +299,8 @@ void CommandExecutor::bridge_done(bool answer, const bridge::BridgeApiClient::Ou
 }
 
 // Runs `f` with the agent's contact host when the bridge URL needs it (cached 30 s).
-void CommandExecutor::with_contact_host(const std::string& dn,
+void CommandExecutor::with_contact_host(const std::string& key, const std::string& event,
+                                        metrics::AnswerPath path, const std::string& dn,
                                         std::function<void(const std::string&)> f) {
     if (!peers_.bridge->enabled()) return;
     if (!peers_.bridge->needs_contact_host()) return f("");
@@ -284,34 +309,33 @@ void CommandExecutor::with_contact_host(const std::string& dn,
         flow::Clock::now() - it->second.second < std::chrono::seconds(30))
         return f(it->second.first);
     std::weak_ptr<CommandExecutor> weak = shared_from_this();
-    peers_.ami->pjsip_show_contacts([weak, dn, f](ami::Result<std::vector<ami::Contact>> r) {
-        auto s = weak.lock();
-        if (!s) return;
-        const ami::Contact* c = r ? ami::contact_for_aor(r.value(), dn) : nullptr;
-        if (c == nullptr) {
-            spdlog::warn("bridge API for DN {} needs its contact host, but {}", dn,
-                         r ? "the agent has no registered contact" : r.error().describe());
-            s->metrics_.answer_action(metrics::AnswerPath::bridge_answer,
-                                      metrics::ActionOutcome::error);
-            s->metrics_.bridge_api_refused.labels({"no_contact"}).inc();
-            return;
-        }
-        // A registration names the contact: only hosts the operator allowed get requests.
-        if (!s->contact_allow_.allows(c->host)) {
-            s->metrics_.bridge_api_refused.labels({"contact_not_allowed"}).inc();
-            s->metrics_.answer_action(metrics::AnswerPath::bridge_answer,
-                                      metrics::ActionOutcome::error);
-            std::uint64_t held_back = 0;
-            if (s->contact_refused_log_.allow(held_back))
-                spdlog::warn(
-                    "bridge API for DN {} refused: contact host '{}' is not in "
-                    "BRIDGE_API_CONTACT_ALLOW ({} more since the last line)",
-                    dn, wire::escaped(c->host, 80), held_back);
-            return;
-        }
-        s->contact_hosts_[dn] = {c->host, flow::Clock::now()};
-        f(c->host);
-    });
+    peers_.ami->pjsip_show_contacts(
+        [weak, key, event, path, dn, f](ami::Result<std::vector<ami::Contact>> r) {
+            auto s = weak.lock();
+            if (!s) return;
+            const ami::Contact* c = r ? ami::contact_for_aor(r.value(), dn) : nullptr;
+            if (c == nullptr) {
+                spdlog::warn("bridge API for DN {} needs its contact host, but {}", dn,
+                             r ? "the agent has no registered contact" : r.error().describe());
+                s->action_done(key, path, event, metrics::ActionOutcome::error);
+                s->metrics_.bridge_api_refused.labels({"no_contact"}).inc();
+                return;
+            }
+            // A registration names the contact: only hosts the operator allowed get requests.
+            if (!s->contact_allow_.allows(c->host)) {
+                s->metrics_.bridge_api_refused.labels({"contact_not_allowed"}).inc();
+                s->action_done(key, path, event, metrics::ActionOutcome::error);
+                std::uint64_t held_back = 0;
+                if (s->contact_refused_log_.allow(held_back))
+                    spdlog::warn(
+                        "bridge API for DN {} refused: contact host '{}' is not in "
+                        "BRIDGE_API_CONTACT_ALLOW ({} more since the last line)",
+                        dn, wire::escaped(c->host, 80), held_back);
+                return;
+            }
+            s->contact_hosts_[dn] = {c->host, flow::Clock::now()};
+            f(c->host);
+        });
 }
 
 }  // namespace talkgate::controller

@@ -13,8 +13,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -23,7 +25,9 @@ class Client;
 }
 namespace talkgate::metrics {
 struct TalkgateMetrics;
-}
+enum class AnswerPath;
+enum class ActionOutcome;
+}  // namespace talkgate::metrics
 
 namespace talkgate::controller {
 
@@ -37,6 +41,8 @@ class CommandExecutor : public std::enable_shared_from_this<CommandExecutor> {
     using Dispatch = std::function<void(const flow::Event&)>;
     // The flow's live call with this key, or null (a kept PJSIPNotify is checked against it).
     using FindCall = std::function<const flow::Call*(const std::string& key)>;
+    // A step for the trace of the call with this key (an answer action's outcome and latency).
+    using Trace = std::function<void(const std::string& key, flow::TraceStep step)>;
     struct Peers {
         std::shared_ptr<ari::RestClient> ari;
         std::shared_ptr<ami::Client> ami;
@@ -49,6 +55,8 @@ class CommandExecutor : public std::enable_shared_from_this<CommandExecutor> {
                     Dispatch dispatch);
 
     void run(const flow::Commands& commands);
+    // Where answer actions' outcomes go besides the metrics; unset: nowhere.
+    void on_trace(Trace trace) { trace_ = std::move(trace); }
 
     // AMI's connection state: when it comes up, the PJSIPNotifys it missed go out.
     void ami_up(bool up);
@@ -75,9 +83,16 @@ class CommandExecutor : public std::enable_shared_from_this<CommandExecutor> {
     template <class T>
     std::function<void(ari::Result<T>)> failure_to_flow(std::string key, flow::CommandKind kind);
     void keep_notify(const flow::SendAgentNotify& c);
-    void bridge_done(bool answer, const bridge::BridgeApiClient::Outcome& o,
-                     const std::string& who);
-    void with_contact_host(const std::string& dn, std::function<void(const std::string&)> f);
+    void bridge_done(const std::string& key, const std::string& event, bool answer,
+                     const bridge::BridgeApiClient::Outcome& o, const std::string& who);
+    // One answer action is done: counted, and traced on its call.
+    void action_done(const std::string& key, metrics::AnswerPath path, const std::string& event,
+                     metrics::ActionOutcome outcome,
+                     std::optional<std::chrono::nanoseconds> latency = std::nullopt);
+    // Runs `f` with the agent's contact host; when there is none to use, `path` fails for `key`.
+    void with_contact_host(const std::string& key, const std::string& event,
+                           metrics::AnswerPath path, const std::string& dn,
+                           std::function<void(const std::string&)> f);
 
     boost::asio::io_context& io_;
     const Config& config_;
@@ -86,6 +101,7 @@ class CommandExecutor : public std::enable_shared_from_this<CommandExecutor> {
     std::shared_ptr<ari::HandlerGuard> guard_;
     FindCall find_call_;
     Dispatch dispatch_;
+    Trace trace_;
     bool ami_up_ = false;
     std::unordered_map<std::uint64_t, std::shared_ptr<boost::asio::steady_timer>> timers_;
     // The agent's registered contact host per DN, with when it was read (kept 30 s).

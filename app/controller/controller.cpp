@@ -114,6 +114,12 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
                 return s ? s->flow_.registry().find(key) : nullptr;
             },
             dispatch);
+        executor_->on_trace([weak](const std::string& key, flow::TraceStep step) {
+            if (auto s = weak.lock()) s->flow_.record(key, std::move(step));
+        });
+        notifies_.on_duplicate([weak](flow::NotifyReceived n) {
+            if (auto s = weak.lock()) s->flow_.note_duplicate(n, Clock::now());
+        });
         ConnectionSupervisor::Hooks hooks;
         hooks.resync = [weak](flow::Resync r) {
             if (auto s = weak.lock()) s->dispatch(r);
@@ -184,6 +190,18 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     }
 
     status::Readiness readiness() const { return supervisor_->readiness(); }
+
+    void trace(const std::string& id, std::function<void(std::optional<status::TraceView>)> done) {
+        post([this, id, done = std::move(done)] {
+            done(trace_view(flow_.registry(), id, Clock::now(), std::chrono::system_clock::now()));
+        });
+    }
+
+    void recent_calls(std::function<void(std::vector<status::RecentCallView>)> done) {
+        post([this, done = std::move(done)] {
+            done(recent_views(flow_.registry(), Clock::now(), std::chrono::system_clock::now()));
+        });
+    }
 
     void request_answer(const std::string& dn,
                         std::function<void(status::AnswerOutcome, std::string)> done) {
@@ -320,6 +338,15 @@ status::Readiness Controller::readiness() const {
 void Controller::request_answer(const std::string& dn,
                                 std::function<void(status::AnswerOutcome, std::string)> done) {
     impl_->request_answer(dn, std::move(done));
+}
+
+void Controller::trace(const std::string& id,
+                       std::function<void(std::optional<status::TraceView>)> done) {
+    impl_->trace(id, std::move(done));
+}
+
+void Controller::recent_calls(std::function<void(std::vector<status::RecentCallView>)> done) {
+    impl_->recent_calls(std::move(done));
 }
 
 unsigned short Controller::hep_port() const {

@@ -37,6 +37,9 @@ class Controller : public status::StatusSource {
     status::Readiness readiness() const override;
     void request_answer(const std::string& dn,
                         std::function<void(status::AnswerOutcome, std::string)> done) override;
+    void trace(const std::string& id,
+               std::function<void(std::optional<status::TraceView>)> done) override;
+    void recent_calls(std::function<void(std::vector<status::RecentCallView>)> done) override;
 
     // The HEP port actually bound (for HEP_LISTEN with port 0).
     unsigned short hep_port() const;

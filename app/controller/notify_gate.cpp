@@ -43,6 +43,7 @@ void NotifyGate::admit(intake::NotifyEvent n) {
         metrics_.notify_duplicates.labels({intake::to_string(n.source)}).inc();
         spdlog::debug("NOTIFY {} Call-ID={} CSeq={} from {} already seen: dropped", n.event,
                       n.call_id, n.cseq, intake::to_string(n.source));
+        if (duplicate_) duplicate_(to_flow(n));
         return;
     }
     deliver_(to_flow(n));

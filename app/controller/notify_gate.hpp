@@ -31,6 +31,8 @@ class NotifyGate {
                intake::NotifyDeduplicator::Settings dedupe = {});
 
     void admit(intake::NotifyEvent n);
+    // Told of each NOTIFY dropped as already seen (for the call's trace); unset: nobody.
+    void on_duplicate(Deliver duplicate) { duplicate_ = std::move(duplicate); }
     // An AMI event: a GenesysNotify user event is admitted when NOTIFY_SOURCES has ami.
     void from_ami(const ami::Message& m);
     // An ARI event: true when it was a user event this gate took (NOTIFY_SOURCES has ari);
@@ -43,6 +45,7 @@ class NotifyGate {
     NotifySources sources_;
     metrics::TalkgateMetrics& metrics_;
     Deliver deliver_;
+    Deliver duplicate_;
     intake::NotifyDeduplicator dedupe_;      // across HEP, AMI and ARI: each NOTIFY acts once
     logging::RateLimit dropped_header_log_;  // one line per 10 s for NOTIFYs with bad values
     logging::RateLimit user_event_log_;      // one line per 10 s for malformed user events

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "flow/call_trace.hpp"
 #include "intake/notify_kind.hpp"
 
 #include <chrono>
@@ -71,6 +72,9 @@ struct Call {
     std::optional<TimePoint> ringing_at;
     std::optional<TimePoint> notify_talk_at;  // when the (first) NOTIFY talk arrived
     std::optional<TimePoint> answered_at;     // when the Genesys leg was answered
+    CallTrace trace;                          // the ladder so far (bounded: CALL_TRACE_STEPS)
+    std::string outcome;                      // once ended: busy, genesys_hangup, ...
+    std::optional<TimePoint> ended_at;
 };
 
 }  // namespace talkgate::flow

@@ -62,6 +62,31 @@ std::string key_of_agent_leg(const ChannelSnapshot& ch) {
     return "";
 }
 
+// Stamped when the flow handles it, so a trace's times never go backwards.
+TraceStep notify_step(const NotifyReceived& n, TimePoint at, bool duplicate) {
+    TraceStep t;
+    t.at = at;
+    t.kind = TraceKind::notify;
+    t.event = n.event_name;
+    t.source = n.source;
+    t.duplicate = duplicate;
+    return t;
+}
+
+const char* reason_token(AnswerReason reason) {
+    switch (reason) {
+        case AnswerReason::notify_talk:
+            return "notify_talk";
+        case AnswerReason::early_notify_talk:
+            return "early_notify_talk";
+        case AnswerReason::policy_immediate:
+            return "policy_immediate";
+        case AnswerReason::manual:
+            return "manual";
+    }
+    return "?";
+}
+
 bool before_answer(CallState s) {
     return s == CallState::offered || s == CallState::dialing || s == CallState::ringing ||
            s == CallState::answer_requested;
@@ -106,7 +131,7 @@ const char* to_string(CallState state) {
 }
 
 CallFlow::CallFlow(const Config& config, FlowObserver& observer)
-    : config_(config), observer_(observer) {}
+    : config_(config), observer_(observer), registry_(config.recent_calls) {}
 
 Commands CallFlow::handle(const Event& event, TimePoint now) {
     Commands out = std::visit([&](const auto& e) { return on(e, now); }, event);
@@ -144,6 +169,7 @@ Commands CallFlow::on(const GenesysLegEntered& e, TimePoint now) {
     c.state = CallState::offered;
     c.created = now;
     Call& call = registry_.add(std::move(c));
+    trace(call, TraceKind::stasis_entered, now);
     spdlog::info("call offered: {} policy={}", who(call), to_string(call.policy));
 
     CreateAgentLeg create;
@@ -160,6 +186,7 @@ Commands CallFlow::on(const GenesysLegEntered& e, TimePoint now) {
     if (call.policy == AnswerPolicy::immediate)
         create.variables["PJSIP_HEADER(add,Call-Info)"] = "<sip:talkgate.invalid>;answer-after=0";
     out.push_back(std::move(create));
+    trace(call, TraceKind::agent_leg_created, now);
     start_ring_timer(
         call, std::chrono::duration_cast<std::chrono::milliseconds>(config_.agent_ring_timeout),
         out);
@@ -167,7 +194,7 @@ Commands CallFlow::on(const GenesysLegEntered& e, TimePoint now) {
 }
 
 // 2. The agent leg entered the app (create done): dial it.
-Commands CallFlow::on(const AgentLegEntered& e, TimePoint) {
+Commands CallFlow::on(const AgentLegEntered& e, TimePoint now) {
     Commands out;
     Call* call = registry_.by_key(e.call_key);
     if (call == nullptr) {
@@ -178,6 +205,7 @@ Commands CallFlow::on(const AgentLegEntered& e, TimePoint) {
     if (call->agent_channel != e.channel_id) registry_.set_agent_channel(*call, e.channel_id);
     call->agent_channel_name = e.channel_name;
     call->state = CallState::dialing;
+    trace(*call, TraceKind::agent_dialled, now);
     spdlog::info("dialing agent: {} agent={}", who(*call), e.channel_name);
     out.push_back(DialAgent{call->key, call->agent_channel, call->genesys_channel,
                             static_cast<int>(config_.agent_ring_timeout.count())});
@@ -193,7 +221,9 @@ Commands CallFlow::on(const ChannelRinging& e, TimePoint now) {
     call->state = CallState::ringing;
     call->ringing_at = now;
     spdlog::info("agent ringing: {}", who(*call));
+    trace(*call, TraceKind::agent_ringing, now);
     out.push_back(RingGenesys{call->key, call->genesys_channel});
+    trace(*call, TraceKind::genesys_rung, now);
     if (call->pending_talk) {
         request_answer(*call, now, out, AnswerReason::early_notify_talk);
     } else if (call->policy == AnswerPolicy::immediate) {
@@ -212,13 +242,17 @@ Commands CallFlow::on(const NotifyReceived& n, TimePoint now) {
         spdlog::warn("NOTIFY {} for no known call: {} (ignored)", n.event_name, who(n));
         return out;
     }
+    TraceStep step = notify_step(n, now, false);
     if (n.from_channel && n.channel != call->genesys_channel) {
+        step.outcome = "wrong_channel";
+        trace(*call, std::move(step));
         observer_.notify_rejected(n, "wrong_channel");
         spdlog::warn("NOTIFY {} rejected: raised on channel '{}', not on the Genesys leg of {}",
                      n.event_name, n.channel.empty() ? "-" : n.channel, who(*call));
         return out;
     }
     spdlog::info("NOTIFY {} received: {} state={}", n.event_name, who(n), to_string(call->state));
+    trace(*call, std::move(step));
     act_on_notify(*call, n, now, out);
     return out;
 }
@@ -246,6 +280,7 @@ void CallFlow::act_on_notify(Call& c, const NotifyReceived& n, TimePoint now, Co
                     break;
                 case CallState::held:
                     call->state = CallState::connected;
+                    trace(*call, TraceKind::retrieve, now);
                     spdlog::info("retrieve requested: {}", who(*call));
                     out.push_back(SetChannelVar{call->key, call->genesys_channel, var::held, "0"});
                     out.push_back(SendAgentNotify{call->key, call->dn, call->call_id,
@@ -266,6 +301,7 @@ void CallFlow::act_on_notify(Call& c, const NotifyReceived& n, TimePoint now, Co
         case NotifyKind::hold:
             if (call->state == CallState::connected) {
                 call->state = CallState::held;
+                trace(*call, TraceKind::hold, now);
                 spdlog::info("hold requested: {}", who(*call));
                 out.push_back(SetChannelVar{call->key, call->genesys_channel, var::held, "1"});
                 out.push_back(SendAgentNotify{call->key, call->dn, call->call_id, call->call_uuid,
@@ -284,13 +320,14 @@ void CallFlow::act_on_notify(Call& c, const NotifyReceived& n, TimePoint now, Co
 }
 
 // 5. The agent answered: answer Genesys and bridge both legs.
-Commands CallFlow::on(const ChannelAnswered& e, TimePoint) {
+Commands CallFlow::on(const ChannelAnswered& e, TimePoint now) {
     Commands out;
     Call* call = registry_.by_channel(e.channel_id);
     if (call == nullptr || e.channel_id != call->agent_channel || agent_answered(call->state))
         return out;
     call->state = CallState::bridging;
     call->ring_timer = 0;
+    trace(*call, TraceKind::agent_answered, now);
     spdlog::info("agent answered: {}", who(*call));
     out.push_back(
         AnswerAndBridge{call->key, call->genesys_channel, call->agent_channel, call->bridge});
@@ -302,6 +339,7 @@ Commands CallFlow::on(const BridgeEstablished& e, TimePoint now) {
     if (call == nullptr || call->state != CallState::bridging) return {};
     call->state = CallState::connected;
     call->answered_at = now;
+    trace(*call, TraceKind::bridged, now);
     auto since = call->notify_talk_at ? now - *call->notify_talk_at : Clock::duration::zero();
     observer_.genesys_answered(*call, since);
     spdlog::info("call connected: {} bridge={}", who(*call), call->bridge);
@@ -309,32 +347,39 @@ Commands CallFlow::on(const BridgeEstablished& e, TimePoint now) {
 }
 
 // 6. A leg is gone: hang up the other one with a matching cause, end the call.
-Commands CallFlow::on(const ChannelGone& e, TimePoint) {
+Commands CallFlow::on(const ChannelGone& e, TimePoint now) {
     Commands out;
     Call* call = registry_.by_channel(e.channel_id);
     if (call == nullptr) return out;
+    TraceStep hangup;
+    hangup.at = now;
+    hangup.kind = TraceKind::hangup;
+    const bool genesys_side = e.channel_id == call->genesys_channel;
+    hangup.source = genesys_side ? "genesys" : "agent";
+    hangup.cause = e.cause != 0 || genesys_side ? e.cause : call->agent_cause;
+    trace(*call, std::move(hangup));
     if (e.channel_id == call->genesys_channel) {
         spdlog::info("Genesys leg hung up (cause {}): {}", e.cause, who(*call));
         out.push_back(HangupChannel{call->key, call->agent_channel, cause::normal_clearing});
-        end(*call, agent_answered(call->state) ? "genesys_hangup" : "cancelled", out);
+        end(*call, agent_answered(call->state) ? "genesys_hangup" : "cancelled", now, out);
         return out;
     }
     if (agent_answered(call->state)) {
         spdlog::info("agent leg hung up (cause {}): {}", e.cause, who(*call));
         out.push_back(HangupChannel{call->key, call->genesys_channel, cause::normal_clearing});
-        end(*call, "agent_hangup", out);
+        end(*call, "agent_hangup", now, out);
         return out;
     }
     switch (e.cause != 0 ? e.cause : call->agent_cause) {
         case cause::user_busy:
-            reject_genesys(*call, cause::user_busy, "busy", out);
+            reject_genesys(*call, cause::user_busy, "busy", now, out);
             break;
         case cause::no_user_response:
         case cause::no_answer:
-            reject_genesys(*call, cause::no_user_response, "no_answer", out);
+            reject_genesys(*call, cause::no_user_response, "no_answer", now, out);
             break;
         default:
-            reject_genesys(*call, cause::subscriber_absent, "unavailable", out);
+            reject_genesys(*call, cause::subscriber_absent, "unavailable", now, out);
             break;
     }
     return out;
@@ -347,7 +392,7 @@ Commands CallFlow::on(const HangupCause& e, TimePoint) {
     return {};
 }
 
-Commands CallFlow::on(const CommandFailed& e, TimePoint) {
+Commands CallFlow::on(const CommandFailed& e, TimePoint now) {
     Commands out;
     Call* call = registry_.by_key(e.call_key);
     if (call == nullptr) return out;
@@ -358,13 +403,13 @@ Commands CallFlow::on(const CommandFailed& e, TimePoint) {
                          e.kind == CommandKind::create_agent ? "created" : "dialled", e.http_status,
                          e.error, who(*call));
             out.push_back(HangupChannel{call->key, call->agent_channel, cause::normal_clearing});
-            reject_genesys(*call, cause::subscriber_absent, "unavailable", out);
+            reject_genesys(*call, cause::subscriber_absent, "unavailable", now, out);
             break;
         case CommandKind::answer_and_bridge:
             spdlog::error("answering/bridging failed ({}): {}", e.error, who(*call));
             out.push_back(HangupChannel{call->key, call->agent_channel, cause::normal_clearing});
             out.push_back(HangupChannel{call->key, call->genesys_channel, cause::normal_clearing});
-            end(*call, "failed", out);
+            end(*call, "failed", now, out);
             break;
         case CommandKind::ring_genesys:
             spdlog::warn("ringing the Genesys leg failed ({}): {}", e.error, who(*call));
@@ -376,7 +421,7 @@ Commands CallFlow::on(const CommandFailed& e, TimePoint) {
 }
 
 // The agent did not answer in time: Genesys gets 408.
-Commands CallFlow::on(const TimerFired& e, TimePoint) {
+Commands CallFlow::on(const TimerFired& e, TimePoint now) {
     Commands out;
     Call* call = registry_.by_key(e.call_key);
     if (call == nullptr || call->ring_timer == 0 || call->ring_timer != e.id ||
@@ -384,8 +429,9 @@ Commands CallFlow::on(const TimerFired& e, TimePoint) {
         return out;
     spdlog::info("agent did not answer within {} s: {}", config_.agent_ring_timeout.count(),
                  who(*call));
+    trace(*call, TraceKind::ring_timeout, now);
     out.push_back(HangupChannel{call->key, call->agent_channel, cause::no_answer});
-    reject_genesys(*call, cause::no_user_response, "no_answer", out);
+    reject_genesys(*call, cause::no_user_response, "no_answer", now, out);
     return out;
 }
 
@@ -434,7 +480,7 @@ Commands CallFlow::on(const Resync& e, TimePoint now) {
             out.push_back(HangupChannel{
                 call->key, call->genesys_channel,
                 agent_answered(call->state) ? cause::normal_clearing : cause::subscriber_absent});
-        end(*call, "lost_during_disconnect", out);
+        end(*call, "lost_during_disconnect", now, out);
     }
 
     for (const auto& ch : e.channels) {
@@ -500,6 +546,10 @@ void CallFlow::adopt(const ChannelSnapshot& g, const ChannelSnapshot* agent, boo
                      g.exten);
         auto more = on(GenesysLegEntered{g.id, g.name, g.exten, call_id, uuid}, now);
         out.insert(out.end(), more.begin(), more.end());
+        if (Call* call = registry_.by_key(g.id)) {
+            TraceStep adopted{now, TraceKind::adopted, "", "", "adopted", 0, false, {}};
+            call->trace.add_first(config_.call_trace_steps, std::move(adopted));
+        }
         return;
     }
     Call c;
@@ -541,6 +591,7 @@ void CallFlow::adopt(const ChannelSnapshot& g, const ChannelSnapshot* agent, boo
         c.state = CallState::dialing;
     }
     Call& call = registry_.add(std::move(c));
+    trace(call, TraceStep{now, TraceKind::adopted, "", "", action, 0, false, {}});
     observer_.resync_repair(action);
     spdlog::warn("resync: adopted call {} agent={} state={} policy={}", who(call),
                  call.agent_channel_name, to_string(call.state), to_string(call.policy));
@@ -598,6 +649,7 @@ void CallFlow::replay_recorded_notify(Call& call, const ChannelSnapshot& g, Time
     n.received_at = now;
     spdlog::info("resync: NOTIFY {} recorded on the Genesys leg (CSeq {}): {} state={}", event,
                  var_of(g, var::notify_cseq), who(call), to_string(call.state));
+    trace(call, notify_step(n, now, false));
     act_on_notify(call, n, now, out);
 }
 
@@ -644,6 +696,8 @@ void CallFlow::request_answer(Call& call, TimePoint now, Commands& out, AnswerRe
         return;
     }
     call.state = CallState::answer_requested;
+    trace(call,
+          TraceStep{now, TraceKind::answer_requested, "", "", reason_token(why), 0, false, {}});
     spdlog::info("answer requested ({}): {} agent={}", to_string(why), who(call),
                  call.agent_channel_name);
     // Under `immediate` the agent INVITE carried Call-Info answer-after=0: a NOTIFY on top
@@ -657,18 +711,45 @@ void CallFlow::request_answer(Call& call, TimePoint now, Commands& out, AnswerRe
     observer_.answer_requested(call, since);
 }
 
-void CallFlow::reject_genesys(Call& call, int q850, const std::string& outcome, Commands& out) {
+void CallFlow::reject_genesys(Call& call, int q850, const std::string& outcome, TimePoint now,
+                              Commands& out) {
     spdlog::info("rejecting Genesys leg ({}, cause {}): {}", outcome, q850, who(call));
     out.push_back(HangupChannel{call.key, call.genesys_channel, q850});
-    end(call, outcome, out);
+    end(call, outcome, now, out);
 }
 
-void CallFlow::end(Call& call, const std::string& outcome, Commands& out) {
+void CallFlow::end(Call& call, const std::string& outcome, TimePoint now, Commands& out) {
     if (agent_answered(call.state)) out.push_back(DestroyBridge{call.bridge});
     call.state = CallState::ended;
+    call.outcome = outcome;
+    call.ended_at = now;
+    trace(call, TraceStep{now, TraceKind::ended, "", "", outcome, 0, false, {}});
     spdlog::info("call ended ({}): {}", outcome, who(call));
     observer_.call_ended(call, outcome);
     registry_.remove(call.key);
+}
+
+}  // namespace talkgate::flow
+
+namespace talkgate::flow {
+
+void CallFlow::trace(Call& call, TraceKind kind, TimePoint at) {
+    TraceStep step;
+    step.at = at;
+    step.kind = kind;
+    call.trace.add(config_.call_trace_steps, std::move(step));
+}
+
+void CallFlow::trace(Call& call, TraceStep step) {
+    call.trace.add(config_.call_trace_steps, std::move(step));
+}
+
+void CallFlow::record(const std::string& call_key, TraceStep step) {
+    if (Call* call = registry_.live_or_recent(call_key)) trace(*call, std::move(step));
+}
+
+void CallFlow::note_duplicate(const NotifyReceived& n, TimePoint now) {
+    if (Call* call = match(n)) trace(*call, notify_step(n, now, true));
 }
 
 }  // namespace talkgate::flow

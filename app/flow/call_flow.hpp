@@ -55,6 +55,12 @@ class CallFlow {
 
     const CallRegistry& registry() const { return registry_; }
 
+    // A step the flow did not take itself (an answer action's outcome): added to the trace of
+    // the call with this key, live or recently ended; nothing else changes.
+    void record(const std::string& call_key, TraceStep step);
+    // A NOTIFY the gate dropped as already seen: traced on the call it names, nothing else.
+    void note_duplicate(const NotifyReceived& n, TimePoint now);
+
   private:
     Commands on(const GenesysLegEntered& e, TimePoint now);
     Commands on(const AgentLegEntered& e, TimePoint now);
@@ -79,8 +85,11 @@ class CallFlow {
 
     Call* match(const NotifyReceived& n);
     void request_answer(Call& call, TimePoint now, Commands& out, AnswerReason why);
-    void reject_genesys(Call& call, int cause, const std::string& outcome, Commands& out);
-    void end(Call& call, const std::string& outcome, Commands& out);
+    void reject_genesys(Call& call, int cause, const std::string& outcome, TimePoint now,
+                        Commands& out);
+    void end(Call& call, const std::string& outcome, TimePoint now, Commands& out);
+    void trace(Call& call, TraceKind kind, TimePoint at);
+    void trace(Call& call, TraceStep step);
 
     const Config& config_;
     FlowObserver& observer_;

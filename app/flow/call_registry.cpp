@@ -31,7 +31,7 @@ void CallRegistry::remove(const std::string& key) {
         dn->second.erase(key);
         if (dn->second.empty()) by_dn_.erase(dn);
     }
-    recent_.push_back(std::move(call));
+    if (recent_capacity_ > 0) recent_.push_back(std::move(call));
     while (recent_.size() > recent_capacity_) recent_.pop_front();
     calls_.erase(it);
 }
@@ -64,6 +64,18 @@ std::vector<Call*> CallRegistry::by_dn(const std::string& dn) {
         if (Call* c = by_key(key)) out.push_back(c);
     }
     return out;
+}
+
+Call* CallRegistry::live_or_recent(const std::string& key) {
+    if (Call* c = by_key(key)) return c;
+    for (auto it = recent_.rbegin(); it != recent_.rend(); ++it) {
+        if (it->key == key) return &*it;
+    }
+    return nullptr;
+}
+
+const Call* CallRegistry::live_or_recent(const std::string& key) const {
+    return const_cast<CallRegistry*>(this)->live_or_recent(key);
 }
 
 std::vector<const Call*> CallRegistry::all() const {

@@ -28,10 +28,13 @@ class CallRegistry {
     Call* by_channel(const std::string& channel_id);  // Genesys or agent leg
     Call* by_call_id(const std::string& call_id);
     std::vector<Call*> by_dn(const std::string& dn);
+    // A live call, else an ended one still in the ring (newest first): where late steps go.
+    Call* live_or_recent(const std::string& key);
+    const Call* live_or_recent(const std::string& key) const;
 
     std::size_t size() const { return calls_.size(); }
     std::vector<const Call*> all() const;
-    const std::deque<Call>& recent() const { return recent_; }
+    const std::deque<Call>& recent() const { return recent_; }  // oldest first
 
   private:
     std::map<std::string, Call> calls_;  // by key; ordered so listings are stable

@@ -31,6 +31,37 @@ nlohmann::json to_json(const CallView& c) {
             {"answered_ms", optional_ms(c.answered_ms)}};
 }
 
+nlohmann::json to_json(const TraceStepView& s) {
+    nlohmann::json j{{"t_ms", s.t_ms}, {"at_ms", s.at_ms}, {"step", s.step}};
+    if (!s.event.empty()) j["event"] = s.event;
+    if (!s.source.empty()) j["source"] = s.source;
+    if (!s.outcome.empty()) j["outcome"] = s.outcome;
+    if (s.step == "hangup" || s.cause != 0) j["cause"] = s.cause;  // 0: Asterisk gave none
+    if (s.step == "notify") j["duplicate"] = s.duplicate;
+    if (s.latency_ms) j["latency_ms"] = *s.latency_ms;
+    return j;
+}
+
+nlohmann::json to_json(const TraceView& t) {
+    nlohmann::json j = to_json(t.call);
+    j["live"] = t.live;
+    j["outcome"] = t.live ? nlohmann::json(nullptr) : nlohmann::json(t.outcome);
+    j["ended_ms"] = optional_ms(t.ended_ms);
+    j["dropped_steps"] = t.dropped_steps;
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : t.steps) steps.push_back(to_json(s));
+    j["steps"] = std::move(steps);
+    return j;
+}
+
+nlohmann::json to_json(const RecentCallView& c) {
+    nlohmann::json j = to_json(c.call);
+    j["outcome"] = c.outcome;
+    j["ended_ms"] = c.ended_ms;
+    j["steps"] = c.steps;
+    return j;
+}
+
 bool is_ready(const Readiness& r) {
     return (!r.ari_required || r.ari_up) && (!r.ami_required || r.ami_up) &&
            (!r.hep_required || r.hep_up);

@@ -11,6 +11,9 @@ namespace talkgate::status {
 
 nlohmann::json to_json(const CallView& call);
 nlohmann::json to_json(const Readiness& readiness);
+nlohmann::json to_json(const TraceStepView& step);
+nlohmann::json to_json(const TraceView& trace);
+nlohmann::json to_json(const RecentCallView& call);
 // Ready when every required peer is up.
 bool is_ready(const Readiness& readiness);
 const char* to_string(AnswerOutcome outcome);

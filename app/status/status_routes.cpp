@@ -108,9 +108,9 @@ const char* token_problem(const RequestHead& head, const std::string& token) {
     return "";
 }
 
-// GET /calls's query: only call_uuid; nullopt with `error` set otherwise.
-std::optional<std::string> call_uuid_filter(std::string_view query, Reply& error) {
-    std::string call_uuid;
+// A query's filters: call_uuid, and with `more` also dn and outcome; false with `error` set for
+// any other key or a value that is not what the key needs.
+bool filters_of(std::string_view query, bool more, Route& r, Reply& error) {
     std::size_t start = 0;
     while (start < query.size()) {
         auto end = query.find('&', start);
@@ -120,21 +120,35 @@ std::optional<std::string> call_uuid_filter(std::string_view query, Reply& error
         if (pair.empty()) continue;
         const auto eq = pair.find('=');
         const auto key = percent_decoded(pair.substr(0, eq));
-        if (!key || *key != "call_uuid") {
-            error = error_reply(400, "unknown query parameter '" +
-                                         wire::escaped(key ? *key : std::string(pair), 120) +
-                                         "' (only call_uuid)");
-            return std::nullopt;
-        }
         auto value = percent_decoded(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-        if (!value || !wire::valid_call_uuid(*value)) {
-            error =
-                error_reply(400, "invalid call_uuid: expected 1 to 128 visible ASCII characters");
-            return std::nullopt;
+        if (key && *key == "call_uuid") {
+            if (!value || !wire::valid_call_uuid(*value)) {
+                error = error_reply(
+                    400, "invalid call_uuid: expected 1 to 128 visible ASCII characters");
+                return false;
+            }
+            r.call_uuid = std::move(*value);
+        } else if (more && key && *key == "dn") {
+            if (!value || !wire::valid_dn(*value)) {
+                error = error_reply(400, "invalid dn: expected 1 to 32 of [0-9A-Za-z*#+_.-]");
+                return false;
+            }
+            r.dn = std::move(*value);
+        } else if (more && key && *key == "outcome") {
+            if (!value || !wire::is_token(*value, 40)) {
+                error = error_reply(400, "invalid outcome: expected a word such as genesys_hangup");
+                return false;
+            }
+            r.outcome = std::move(*value);
+        } else {
+            error = error_reply(
+                400, "unknown query parameter '" +
+                         wire::escaped(key ? *key : std::string(pair), 120) +
+                         (more ? "' (only dn, call_uuid, outcome)" : "' (only call_uuid)"));
+            return false;
         }
-        call_uuid = std::move(*value);
     }
-    return call_uuid;
+    return true;
 }
 
 }  // namespace
@@ -205,11 +219,30 @@ Route route(const RequestHead& head, const RouteSettings& settings) {
         if (seg.size() == 1) {
             if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
             Reply error;
-            auto filter = call_uuid_filter(head.query, error);
-            if (!filter) return replied(std::move(error), what);
+            if (!filters_of(head.query, false, r, error)) return replied(std::move(error), what);
             r.kind = Route::Kind::calls;
-            r.call_uuid = std::move(*filter);
             r.what = "GET /calls";
+            return r;
+        }
+        if (seg.size() == 2 && seg[1] == "recent") {
+            if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
+            Reply error;
+            if (!filters_of(head.query, true, r, error)) return replied(std::move(error), what);
+            r.kind = Route::Kind::recent;
+            r.what = "GET /calls/recent";
+            return r;
+        }
+        if (seg.size() == 3 && seg[2] == "trace") {
+            // A call's id is its Genesys leg's ARI channel id, not a DN.
+            if (!wire::is_token(seg[1], 128))
+                return replied(error_reply(400,
+                                           "invalid call id: expected 1 to 128 visible ASCII "
+                                           "characters"),
+                               what);
+            if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
+            r.kind = Route::Kind::trace;
+            r.call_key = seg[1];
+            r.what = "GET /calls/" + seg[1] + "/trace";
             return r;
         }
         if (!wire::valid_dn(seg[1])) {
@@ -265,6 +298,25 @@ Reply calls_reply(const Route& route, const std::vector<CallView>& calls) {
                                    : route.call_uuid.empty() || c.call_uuid == route.call_uuid;
         if (keep) list.push_back(to_json(c));
     }
+    envelope["count"] = list.size();
+    envelope["calls"] = std::move(list);
+    return json_reply(200, envelope);
+}
+
+Reply trace_reply(const std::optional<TraceView>& trace) {
+    if (!trace) return error_reply(404, "no such call (live or recent)");
+    return json_reply(200, to_json(*trace));
+}
+
+Reply recent_reply(const Route& route, const std::vector<RecentCallView>& calls) {
+    json list = json::array();
+    for (const auto& c : calls) {
+        if (route.dn && c.call.dn != *route.dn) continue;
+        if (!route.call_uuid.empty() && c.call.call_uuid != route.call_uuid) continue;
+        if (!route.outcome.empty() && c.outcome != route.outcome) continue;
+        list.push_back(to_json(c));
+    }
+    json envelope = json::object();
     envelope["count"] = list.size();
     envelope["calls"] = std::move(list);
     return json_reply(200, envelope);

@@ -38,11 +38,15 @@ struct Route {
         metrics,    // GET /metrics
         calls,      // GET /calls[?call_uuid=U], GET /calls/{dn}
         answer,     // POST /calls/{dn}/answer, once the body is read and accepted
+        trace,      // GET /calls/{id}/trace
+        recent,     // GET /calls/recent[?dn=D&call_uuid=U&outcome=O]
     };
     Kind kind = Kind::reply;
     Reply reply;                    // Kind::reply
     std::optional<std::string> dn;  // calls of one DN; the DN to answer
-    std::string call_uuid;          // the /calls filter; empty for every call
+    std::string call_uuid;          // the /calls and /calls/recent filter; empty for every call
+    std::string call_key;           // the call a trace is asked for
+    std::string outcome;            // the /calls/recent filter; empty for every outcome
     std::string what;               // "GET /calls/1002" for logs: escaped and bounded
     bool bad_token = false;         // a wrong bearer token was presented (worth a warning)
 };
@@ -61,6 +65,8 @@ std::optional<Reply> check_answer_body(std::string_view body, const RouteSetting
 // The replies built from the controller's answers.
 Reply readiness_reply(const Readiness& readiness);
 Reply calls_reply(const Route& route, const std::vector<CallView>& calls);
+Reply trace_reply(const std::optional<TraceView>& trace);
+Reply recent_reply(const Route& route, const std::vector<RecentCallView>& calls);
 Reply answer_reply(const std::string& dn, AnswerOutcome outcome, const std::string& detail);
 Reply error_reply(int status, const std::string& message);
 

@@ -211,7 +211,20 @@ class StatusServer::Impl {
                 return reply_now(request, std::move(m));
             }
             case Route::Kind::calls:
-                return fetch_calls(request, r);
+                return fetch<std::vector<CallView>>(
+                    request, r, [this](auto done) { source_.calls(std::move(done)); },
+                    [r](const std::vector<CallView>& calls) { return calls_reply(r, calls); });
+            case Route::Kind::trace:
+                return fetch<std::optional<TraceView>>(
+                    request, r,
+                    [this, id = r.call_key](auto done) { source_.trace(id, std::move(done)); },
+                    [](const std::optional<TraceView>& t) { return trace_reply(t); });
+            case Route::Kind::recent:
+                return fetch<std::vector<RecentCallView>>(
+                    request, r, [this](auto done) { source_.recent_calls(std::move(done)); },
+                    [r](const std::vector<RecentCallView>& calls) {
+                        return recent_reply(r, calls);
+                    });
             case Route::Kind::answer:
                 return read_body_then_answer(request, r);
         }
@@ -228,15 +241,18 @@ class StatusServer::Impl {
                      wire::escaped(request.remote_address(), 64), held_back);
     }
 
-    void fetch_calls(http::http_request& request, const Route& r) {
+    // Asks the source through `ask` (handed the callback to answer with) and replies with
+    // `reply_of(answer)`: 503 at the deadline, 500 when either throws.
+    template <class Answer, class Ask, class ReplyOf>
+    void fetch(http::http_request& request, const Route& r, Ask ask, ReplyOf reply_of) {
         auto pending = wait_for_source(request, r.what);
         if (!pending) return reply_now(request, error_response(503, "status API shutting down"));
-        const bool asked = guard_->run("calls source", [&] {
-            source_.calls([guard = guard_, pending, r](std::vector<CallView> calls) {
-                if (!guard->run("calls callback",
-                                [&] { pending->finish(to_http(calls_reply(r, calls))); }))
+        const bool asked = guard_->run("source", [&] {
+            ask(std::function<void(Answer)>([guard = guard_, pending, reply_of](Answer answer) {
+                if (!guard->run("source callback",
+                                [&] { pending->finish(to_http(reply_of(answer))); }))
                     pending->finish(error_response(500, "internal error"));
-            });
+            }));
         });
         if (!asked) pending->finish(error_response(500, "internal error"));
     }

@@ -17,6 +17,34 @@ struct CallView {
     bool held = false;
 };
 
+// One step of a call's ladder (see flow/call_trace.hpp); empty strings and 0 are "not given".
+struct TraceStepView {
+    double t_ms = 0;         // since the call was created, from the monotonic clock
+    std::int64_t at_ms = 0;  // epoch milliseconds
+    std::string step, event, source, outcome;
+    int cause = 0;
+    bool duplicate = false;
+    std::optional<double> latency_ms;
+};
+
+// A call, live or ended, with its ladder.
+struct TraceView {
+    CallView call;
+    bool live = true;
+    std::string outcome;  // once ended
+    std::optional<std::int64_t> ended_ms;
+    std::vector<TraceStepView> steps;
+    std::uint64_t dropped_steps = 0;
+};
+
+// An ended call kept for GET /calls/recent.
+struct RecentCallView {
+    CallView call;
+    std::string outcome;
+    std::int64_t ended_ms = 0;
+    std::size_t steps = 0;
+};
+
 struct Readiness {
     bool ari_required, ari_up, ami_required, ami_up, hep_required, hep_up;
 };
@@ -30,6 +58,12 @@ class StatusSource {  // implemented by the controller; callbacks may be called 
     virtual Readiness readiness() const = 0;                                  // cheap, thread-safe
     virtual void request_answer(const std::string& dn,
                                 std::function<void(AnswerOutcome, std::string detail)> done) = 0;
+    // The call with this id (the Genesys leg's channel id), live or recently ended; nullopt
+    // when talkgate knows none.
+    virtual void trace(const std::string& id,
+                       std::function<void(std::optional<TraceView>)> done) = 0;
+    virtual void recent_calls(
+        std::function<void(std::vector<RecentCallView>)> done) = 0;  // newest first
 };
 
 }  // namespace talkgate::status

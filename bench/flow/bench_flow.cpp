@@ -2,6 +2,7 @@
 // BM_CallLadder: one whole call (the seven events of the SIP ladder) per iteration while N calls
 // are live; BM_NotifyTalk: the NOTIFY talk step alone (match by Call-ID, commands out).
 // spdlog is off unless the `log` argument is 1: then info goes to a null sink, to show its cost.
+// `trace` 0 runs with CALL_TRACE_STEPS=0 (no per-call trace), 1 with the default, to show its cost.
 #include "flow/call_flow.hpp"
 
 #include <benchmark/benchmark.h>
@@ -93,10 +94,18 @@ void fill(CallFlow& flow, std::size_t live, TimePoint& now) {
     }
 }
 
-// Arguments: live calls N (the measured one included), log (0: off, 1: info to a null sink).
+// CALL_TRACE_STEPS as the `trace` argument says: 0 none, 1 the default.
+Config config_for(const benchmark::State& state) {
+    Config config;
+    if (state.range(2) == 0) config.call_trace_steps = 0;
+    return config;
+}
+
+// Arguments: live calls N (the measured one included), log (0: off, 1: info to a null sink),
+// trace (0: off, 1: CALL_TRACE_STEPS default).
 void BM_CallLadder(benchmark::State& state) {
     LogScope logs(state.range(1) == 1);
-    Config config;
+    const Config config = config_for(state);
     FlowObserver observer;
     CallFlow flow(config, observer);
     TimePoint now{};
@@ -127,7 +136,7 @@ void BM_CallLadder(benchmark::State& state) {
 void BM_NotifyTalk(benchmark::State& state) {
     LogScope logs(state.range(1) == 1);
     constexpr std::size_t kBatch = 256;
-    Config config;
+    const Config config = config_for(state);
     FlowObserver observer;
     CallFlow flow(config, observer);
     TimePoint now{};
@@ -163,15 +172,17 @@ void BM_NotifyTalk(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_CallLadder)
-    ->ArgNames({"live", "log"})
-    ->Args({1, 0})
-    ->Args({100, 0})
-    ->Args({1000, 0})
-    ->Args({1000, 1});
+    ->ArgNames({"live", "log", "trace"})
+    ->Args({1, 0, 1})
+    ->Args({100, 0, 1})
+    ->Args({1000, 0, 0})
+    ->Args({1000, 0, 1})
+    ->Args({1000, 1, 1});
 BENCHMARK(BM_NotifyTalk)
-    ->ArgNames({"live", "log"})
-    ->Args({256, 0})
-    ->Args({1000, 0})
-    ->Args({1000, 1});
+    ->ArgNames({"live", "log", "trace"})
+    ->Args({256, 0, 1})
+    ->Args({1000, 0, 0})
+    ->Args({1000, 0, 1})
+    ->Args({1000, 1, 1});
 
 BENCHMARK_MAIN();

@@ -37,6 +37,28 @@ TEST(Config, MinimalSettingsGiveTheDocumentedDefaults) {
     EXPECT_EQ(c.genesys_context, "from-genesys");
 }
 
+TEST(Config, TraceStepsAndRecentCallsAreBounded) {
+    auto s = minimal();
+    auto r = load_config(s);
+    ASSERT_TRUE(r.config);
+    EXPECT_EQ(r.config->call_trace_steps, 64u);
+    EXPECT_EQ(r.config->recent_calls, 200u);
+    s["CALL_TRACE_STEPS"] = "0";
+    s["RECENT_CALLS"] = "10000";
+    r = load_config(s);
+    ASSERT_TRUE(r.config) << r.errors.front();
+    EXPECT_EQ(r.config->call_trace_steps, 0u);
+    EXPECT_NE(describe(*r.config).find("\nRECENT_CALLS=10000\n"), std::string::npos);
+    for (auto [key, bad] : {std::pair{"CALL_TRACE_STEPS", "1001"}, std::pair{"RECENT_CALLS", "-1"},
+                            std::pair{"RECENT_CALLS", "lots"}}) {
+        auto b = minimal();
+        b[key] = bad;
+        r = load_config(b);
+        ASSERT_FALSE(r.config) << key << "=" << bad;
+        EXPECT_EQ(r.errors[0].rfind(std::string(key) + ": ", 0), 0u) << r.errors[0];
+    }
+}
+
 TEST(Config, GenesysContextIsADialplanContextName) {
     auto s = minimal();
     s["GENESYS_CONTEXT"] = "from-sbc";

@@ -12,6 +12,8 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <map>
+
 namespace talkgate::controller {
 namespace {
 
@@ -154,6 +156,29 @@ TEST_F(CommandExecutorTest, BridgeApiAnswerAndNotifyReachTheAgentsDesktop) {
         EXPECT_EQ(r.body.value("call_id", ""), "cid-1");
         EXPECT_EQ(r.body.value("event", ""), "talk");
     }
+}
+
+TEST_F(CommandExecutorTest, EachAnswerActionIsTracedOnItsCallWithOutcomeAndLatency) {
+    std::vector<std::pair<std::string, flow::TraceStep>> traced;
+    executor->on_trace(
+        [&](const std::string& key, flow::TraceStep step) { traced.emplace_back(key, step); });
+    executor->ami_up(false);
+    executor->run({flow::SendAgentNotify{"g1", "1002", "cid-1", "U1", "PJSIP/1002-1", "talk"},
+                   flow::BridgeApiAnswer{"g1", "1002", "cid-1", "U1"},
+                   flow::BridgeApiNotify{"g1", "1002", "cid-1", "U1", "talk"}});
+    ASSERT_TRUE(run_until([&] { return traced.size() == 3; }));
+    std::map<std::string, flow::TraceStep> by_path;
+    for (const auto& [key, step] : traced) {
+        EXPECT_EQ(key, "g1");
+        EXPECT_EQ(step.kind, flow::TraceKind::answer_action);
+        EXPECT_EQ(step.event, "talk");
+        by_path[step.source] = step;
+    }
+    EXPECT_EQ(by_path["pjsip_notify"].outcome, "error");  // AMI is down: not sent
+    EXPECT_EQ(by_path["bridge_answer"].outcome, "ok");
+    ASSERT_TRUE(by_path["bridge_answer"].latency);
+    EXPECT_GT(by_path["bridge_answer"].latency->count(), 0);
+    EXPECT_EQ(by_path["bridge_notify"].outcome, "ok");
 }
 
 }  // namespace

@@ -66,5 +66,46 @@ TEST(StatusAdapter, ManualAnswerOutcomesMapOneToOne) {
               status::AnswerOutcome::not_ringing);
 }
 
+TEST(StatusAdapter, TraceAndRecentViewsOfAnEndedCall) {
+    Config config;
+    flow::FlowObserver quiet;
+    flow::CallFlow flow(config, quiet);
+    const flow::TimePoint t0{};
+    flow.handle(flow::GenesysLegEntered{"g1", "PJSIP/genesys-1", "1002", "cid-1", "U1"}, t0);
+    flow.handle(flow::AgentLegEntered{"g1-agent", "PJSIP/1002-1", "g1"}, t0 + 1s);
+    flow.handle(flow::ChannelGone{"g1-agent", 17}, t0 + 2s);
+    flow::TraceStep late;
+    late.at = t0 + 2500ms;
+    late.kind = flow::TraceKind::answer_action;
+    late.latency = 1500us;
+    flow.record("g1", late);
+    const auto wall = std::chrono::system_clock::time_point(1000010s);
+
+    auto trace = trace_view(flow.registry(), "g1", t0 + 10s, wall);
+    ASSERT_TRUE(trace);
+    EXPECT_FALSE(trace->live);
+    EXPECT_EQ(trace->outcome, "busy");
+    EXPECT_EQ(trace->ended_ms.value_or(0), 1000002000);
+    ASSERT_EQ(trace->steps.size(), 6u);
+    EXPECT_EQ(trace->steps[2].step, "agent_dialled");
+    EXPECT_EQ(trace->steps[2].t_ms, 1000.0);
+    EXPECT_EQ(trace->steps[2].at_ms, 1000001000);
+    EXPECT_EQ(trace->steps[3].step, "hangup");
+    EXPECT_EQ(trace->steps[3].source, "agent");
+    EXPECT_EQ(trace->steps[3].cause, 17);
+    EXPECT_EQ(trace->steps[5].latency_ms.value_or(0), 1.5);
+    EXPECT_FALSE(trace_view(flow.registry(), "nope", t0 + 10s, wall));
+
+    flow.handle(flow::GenesysLegEntered{"g2", "PJSIP/genesys-2", "1003", "cid-2", ""}, t0 + 3s);
+    flow.handle(flow::ChannelGone{"g2", 16}, t0 + 4s);
+    auto recent = recent_views(flow.registry(), t0 + 10s, wall);
+    ASSERT_EQ(recent.size(), 2u);
+    EXPECT_EQ(recent[0].call.id, "g2") << "newest first";
+    EXPECT_EQ(recent[0].outcome, "cancelled");
+    EXPECT_EQ(recent[1].outcome, "busy");
+    EXPECT_EQ(recent[1].steps, 6u);
+    EXPECT_EQ(recent[1].call.state, "ended");
+}
+
 }  // namespace
 }  // namespace talkgate::controller

@@ -677,5 +677,141 @@ TEST_F(CallFlowTest, UserEventNotifyFromAnotherChannelIsRejectedAndCounted) {
     EXPECT_EQ(flow().registry().all().front()->state, CallState::ringing);
 }
 
+std::vector<std::string> step_names(const Call& c) {
+    std::vector<std::string> out;
+    for (const auto& s : c.trace.steps()) out.push_back(to_string(s.kind));
+    return out;
+}
+
+TEST_F(CallFlowTest, AnAnsweredCallKeepsItsLadderInOrderWithMonotonicTimes) {
+    const std::string agent = ring("g1", "1002", "cid-1");
+    send(notify(NotifyKind::talk, "cid-1"));
+    send(ChannelAnswered{agent});
+    send(BridgeEstablished{"g1"});
+    send(notify(NotifyKind::hold, "cid-1"));
+    send(notify(NotifyKind::talk, "cid-1"));
+    const Call* live = flow().registry().find("g1");
+    ASSERT_NE(live, nullptr);
+    EXPECT_EQ(live->trace.steps().size(), 13u);
+    send(ChannelGone{"g1", 16});
+
+    const Call* c = flow().registry().live_or_recent("g1");
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->outcome, "genesys_hangup");
+    EXPECT_EQ(step_names(*c),
+              (std::vector<std::string>{"stasis_entered", "agent_leg_created", "agent_dialled",
+                                        "agent_ringing", "genesys_rung", "notify",
+                                        "answer_requested", "agent_answered", "bridged", "notify",
+                                        "hold", "notify", "retrieve", "hangup", "ended"}));
+    const auto& steps = c->trace.steps();
+    for (std::size_t i = 1; i < steps.size(); ++i) EXPECT_LE(steps[i - 1].at, steps[i].at) << i;
+    EXPECT_EQ(steps[5].event, "talk");
+    EXPECT_EQ(steps[5].source, "hep");
+    EXPECT_FALSE(steps[5].duplicate);
+    EXPECT_EQ(steps[6].outcome, "notify_talk");
+    EXPECT_EQ(steps[13].source, "genesys");
+    EXPECT_EQ(steps[13].cause, 16);
+    EXPECT_EQ(steps[14].outcome, "genesys_hangup");
+}
+
+TEST_F(CallFlowTest, DuplicatesAndAnswerActionsAreTracedOnTheirCallEvenAfterItEnded) {
+    ring("g1", "1002", "cid-1");
+    send(notify(NotifyKind::talk, "cid-1"));
+    auto dup = notify(NotifyKind::talk, "cid-1");
+    dup.source = "ami";
+    flow().note_duplicate(dup, now);
+    flow().note_duplicate(notify(NotifyKind::talk, "cid-unknown", "1009"), now);  // no call
+    TraceStep action;
+    action.at = now;
+    action.kind = TraceKind::answer_action;
+    action.source = "pjsip_notify";
+    action.outcome = "ok";
+    action.latency = 3ms;
+    flow().record("g1", action);
+    send(ChannelGone{"g1", 16});
+    action.source = "bridge_answer";
+    flow().record("g1", action);  // a late outcome lands on the ended call
+    flow().record("nobody", action);
+
+    const Call* c = flow().registry().live_or_recent("g1");
+    ASSERT_NE(c, nullptr);
+    const auto& steps = c->trace.steps();
+    ASSERT_EQ(steps.size(), 12u);
+    EXPECT_EQ(steps[7].kind, TraceKind::notify);
+    EXPECT_TRUE(steps[7].duplicate);
+    EXPECT_EQ(steps[7].source, "ami");
+    EXPECT_EQ(steps[8].source, "pjsip_notify");
+    EXPECT_EQ(steps[8].latency, std::chrono::nanoseconds(3ms));
+    EXPECT_EQ(steps[11].source, "bridge_answer");
+}
+
+TEST_F(CallFlowTest, TraceAndRecentCallsAreBoundedBySettings) {
+    config.call_trace_steps = 4;
+    config.recent_calls = 2;
+    ring("g1", "1002", "cid-1");
+    for (int i = 0; i < 10; ++i) flow().note_duplicate(notify(NotifyKind::talk, "cid-1"), now);
+    send(ChannelGone{"g1", 16});
+    const Call* c = flow().registry().live_or_recent("g1");
+    ASSERT_NE(c, nullptr);
+    // The first four steps, then the hangup and the end: the last word is always kept.
+    EXPECT_EQ(step_names(*c),
+              (std::vector<std::string>{"stasis_entered", "agent_leg_created", "agent_dialled",
+                                        "agent_ringing", "hangup", "ended"}));
+    EXPECT_EQ(c->trace.dropped(), 11u);
+    ring("g2", "1003", "cid-2");
+    send(ChannelGone{"g2", 16});
+    ring("g3", "1004", "cid-3");
+    send(ChannelGone{"g3", 16});
+    EXPECT_EQ(flow().registry().recent().size(), 2u);
+    EXPECT_EQ(flow().registry().live_or_recent("g1"), nullptr);
+    EXPECT_NE(flow().registry().live_or_recent("g3"), nullptr);
+}
+
+TEST_F(CallFlowTest, NoTraceAndNoRecentCallsWhenSetToZero) {
+    config.call_trace_steps = 0;
+    config.recent_calls = 0;
+    ring("g1", "1002", "cid-1");
+    EXPECT_TRUE(flow().registry().find("g1")->trace.steps().empty());
+    send(ChannelGone{"g1", 16});
+    EXPECT_TRUE(flow().registry().recent().empty());
+}
+
+TEST_F(CallFlowTest, BusyAgentAndRingTimeoutAreTracedWithSideAndCause) {
+    const std::string agent = ring("g1", "1002", "cid-1");
+    send(ChannelGone{agent, cause::user_busy});
+    const Call* busy = flow().registry().live_or_recent("g1");
+    ASSERT_NE(busy, nullptr);
+    const auto& b = busy->trace.steps();
+    ASSERT_GE(b.size(), 2u);
+    EXPECT_EQ(b[b.size() - 2].source, "agent");
+    EXPECT_EQ(b[b.size() - 2].cause, cause::user_busy);
+    EXPECT_EQ(b.back().outcome, "busy");
+
+    ring("g2", "1003", "cid-2");
+    send(TimerFired{"g2", TimerKind::agent_no_answer, flow().registry().find("g2")->ring_timer});
+    const Call* timed_out = flow().registry().live_or_recent("g2");
+    ASSERT_NE(timed_out, nullptr);
+    auto names = step_names(*timed_out);
+    ASSERT_GE(names.size(), 2u);
+    EXPECT_EQ(names[names.size() - 2], "ring_timeout");
+    EXPECT_EQ(timed_out->trace.steps().back().outcome, "no_answer");
+}
+
+TEST_F(CallFlowTest, AnAdoptedCallsTraceStartsAtAdopted) {
+    Resync r;
+    r.channels = {genesys_leg("g1", "Up"), agent_leg("g1", "Up"), genesys_leg("g2", "Ring")};
+    r.bridges = {{"g1-bridge", "talkgate", {"g1", "g1-agent"}}};
+    send(r);
+    const Call* connected = flow().registry().find("g1");
+    ASSERT_NE(connected, nullptr);
+    ASSERT_FALSE(connected->trace.steps().empty());
+    EXPECT_EQ(connected->trace.steps().front().kind, TraceKind::adopted);
+    EXPECT_EQ(connected->trace.steps().front().outcome, "adopted_connected");
+    const Call* adopted = flow().registry().find("g2");
+    ASSERT_NE(adopted, nullptr);
+    EXPECT_EQ(step_names(*adopted),
+              (std::vector<std::string>{"adopted", "stasis_entered", "agent_leg_created"}));
+}
+
 }  // namespace
 }  // namespace talkgate::flow

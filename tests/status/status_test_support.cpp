@@ -94,6 +94,38 @@ void FakeSource::request_answer(
     deliver([done = std::move(done), outcome, dn] { done(outcome, "fake source, DN " + dn); });
 }
 
+void FakeSource::trace(const std::string& id,
+                       std::function<void(std::optional<status::TraceView>)> done) {
+    if (mode_ == Mode::throwing) throw std::runtime_error("fake source: trace() throws");
+    std::optional<status::TraceView> found;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        auto it = traces_.find(id);
+        if (it != traces_.end()) found = it->second;
+    }
+    deliver([done = std::move(done), found = std::move(found)] { done(found); });
+}
+
+void FakeSource::recent_calls(std::function<void(std::vector<status::RecentCallView>)> done) {
+    if (mode_ == Mode::throwing) throw std::runtime_error("fake source: recent_calls() throws");
+    std::vector<status::RecentCallView> snapshot;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        snapshot = recent_;
+    }
+    deliver([done = std::move(done), snapshot = std::move(snapshot)] { done(snapshot); });
+}
+
+void FakeSource::set_trace(status::TraceView trace) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    traces_[trace.call.id] = std::move(trace);
+}
+
+void FakeSource::set_recent(std::vector<status::RecentCallView> recent) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    recent_ = std::move(recent);
+}
+
 void FakeSource::set_calls(std::vector<status::CallView> calls) {
     std::lock_guard<std::mutex> lock(mutex_);
     calls_ = std::move(calls);

@@ -39,8 +39,13 @@ class FakeSource : public status::StatusSource {
     void request_answer(
         const std::string& dn,
         std::function<void(status::AnswerOutcome, std::string detail)> done) override;
+    void trace(const std::string& id,
+               std::function<void(std::optional<status::TraceView>)> done) override;
+    void recent_calls(std::function<void(std::vector<status::RecentCallView>)> done) override;
 
     void set_calls(std::vector<status::CallView> calls);
+    void set_trace(status::TraceView trace);  // served for trace.call.id
+    void set_recent(std::vector<status::RecentCallView> recent);
     void set_mode(Mode mode) { mode_ = mode; }
     void set_readiness(status::Readiness r);
     void set_answer(const std::string& dn, status::AnswerOutcome outcome);
@@ -54,6 +59,8 @@ class FakeSource : public status::StatusSource {
 
     mutable std::mutex mutex_;
     std::vector<status::CallView> calls_;
+    std::map<std::string, status::TraceView> traces_;
+    std::vector<status::RecentCallView> recent_;
     status::Readiness readiness_{true, true, true, true, true, true};
     std::map<std::string, status::AnswerOutcome> answers_;
     std::vector<std::string> answer_requests_;

@@ -85,6 +85,77 @@ TEST(StatusRoutes, RoutesAndTheirFilters) {
     EXPECT_EQ(answer.what, "POST /calls/1002/answer");
 }
 
+TEST(StatusRoutes, TraceAndRecentCallsRoutesAndFilters) {
+    auto trace = talkgate::status::route(head("GET", "/calls/1733000000.42/trace"), kSettings);
+    EXPECT_EQ(trace.kind, Route::Kind::trace);
+    EXPECT_EQ(trace.call_key, "1733000000.42");
+    expect_error(talkgate::status::route(head("POST", "/calls/1.2/trace"), kSettings), 405);
+    expect_error(talkgate::status::route(head("GET", "/calls/%E9%FF/trace"), kSettings), 400);
+    expect_error(talkgate::status::route(head("GET", "/calls/" + std::string(129, 'x') + "/trace"),
+                                         kSettings),
+                 400);
+    auto recent = talkgate::status::route(
+        head("GET", "/calls/recent", "dn=1002&call_uuid=U-1&outcome=busy"), kSettings);
+    EXPECT_EQ(recent.kind, Route::Kind::recent);
+    EXPECT_EQ(recent.dn.value_or(""), "1002");
+    EXPECT_EQ(recent.call_uuid, "U-1");
+    EXPECT_EQ(recent.outcome, "busy");
+    for (const char* query :
+         {"dn=10%2002", "outcome=a%20b", "outcome=", "state=ended", "call_uuid=%ff",
+          "dn="
+          "\xe9"}) {
+        SCOPED_TRACE(query);
+        expect_error(talkgate::status::route(head("GET", "/calls/recent", query), kSettings), 400);
+    }
+    expect_error(talkgate::status::route(head("DELETE", "/calls/recent"), kSettings), 405);
+    // /calls takes no dn or outcome filter: those are for recent calls.
+    expect_error(talkgate::status::route(head("GET", "/calls", "outcome=busy"), kSettings), 400);
+}
+
+TEST(StatusRoutes, TraceAndRecentRepliesAreValidJsonAndFiltered) {
+    using talkgate::status::RecentCallView;
+    using talkgate::status::TraceView;
+    EXPECT_EQ(talkgate::status::trace_reply(std::nullopt).status, 404);
+    TraceView t;
+    t.call.id = "g1";
+    t.call.call_uuid = std::string("\xe9", 1);
+    t.live = false;
+    t.outcome = "busy";
+    t.ended_ms = 5;
+    talkgate::status::TraceStepView s;
+    s.t_ms = 1.5;
+    s.step = "notify";
+    s.event = "talk";
+    s.source = std::string("h\xffp", 3);
+    s.duplicate = true;
+    t.steps.push_back(s);
+    auto r = talkgate::status::trace_reply(t);
+    EXPECT_EQ(r.status, 200);
+    auto j = json::parse(r.body);
+    EXPECT_EQ(j["outcome"], "busy");
+    EXPECT_EQ(j["steps"][0]["duplicate"], true);
+    EXPECT_EQ(j["steps"][0]["t_ms"], 1.5);
+    EXPECT_FALSE(j["steps"][0].contains("latency_ms"));
+
+    RecentCallView a, b;
+    a.call.id = "a";
+    a.call.dn = "1002";
+    a.outcome = "busy";
+    b.call.id = "b";
+    b.call.dn = "1003";
+    b.call.call_uuid = "U-B";
+    b.outcome = "genesys_hangup";
+    Route f;
+    EXPECT_EQ(json::parse(talkgate::status::recent_reply(f, {a, b}).body)["count"], 2);
+    f.outcome = "busy";
+    EXPECT_EQ(json::parse(talkgate::status::recent_reply(f, {a, b}).body)["calls"][0]["id"], "a");
+    f.outcome.clear();
+    f.dn = "1003";
+    EXPECT_EQ(json::parse(talkgate::status::recent_reply(f, {a, b}).body)["calls"][0]["id"], "b");
+    f.call_uuid = "U-X";
+    EXPECT_EQ(json::parse(talkgate::status::recent_reply(f, {a, b}).body)["count"], 0);
+}
+
 TEST(StatusRoutes, BadBytesAnywhereGetA4xxWithValidJson) {
     for (const char* path : {"/calls/%zz", "/calls/%4", "/calls/%", "/calls/\xe9\xff",
                              "/calls/%E9%FF", "/calls/1002%00", "/calls/a%2Fb"}) {

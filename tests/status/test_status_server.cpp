@@ -188,6 +188,41 @@ TEST_F(StatusServerTest, CallsListsFiltersByDnAndByCallUuid) {
     EXPECT_EQ(body_of(get("/calls?call_uuid=nope"))["count"], 0);
 }
 
+TEST_F(StatusServerTest, TraceAndRecentCallsAskTheSource) {
+    start();
+    talkgate::status::TraceView t;
+    t.call = make_call("g1", "1002", "UUID-A", "ended");
+    t.live = false;
+    t.outcome = "genesys_hangup";
+    talkgate::status::TraceStepView step;
+    step.step = "answer_action";
+    step.source = "pjsip_notify";
+    step.outcome = "ok";
+    step.latency_ms = 2.5;
+    t.steps = {step};
+    source_.set_trace(t);
+    talkgate::status::RecentCallView recent;
+    recent.call = t.call;
+    recent.outcome = "genesys_hangup";
+    recent.steps = 1;
+    source_.set_recent({recent});
+
+    auto trace = get("/calls/g1/trace");
+    ASSERT_EQ(trace.status, 200) << trace.body;
+    auto j = body_of(trace);
+    EXPECT_EQ(j["id"], "g1");
+    EXPECT_EQ(j["live"], false);
+    EXPECT_EQ(j["steps"][0]["latency_ms"], 2.5);
+    expect_json_error(get("/calls/nope/trace"), 404);
+    auto list = body_of(get("/calls/recent?outcome=genesys_hangup"));
+    EXPECT_EQ(list["count"], 1);
+    EXPECT_EQ(list["calls"][0]["outcome"], "genesys_hangup");
+    EXPECT_EQ(body_of(get("/calls/recent?dn=1003"))["count"], 0);
+    source_.set_mode(FakeSource::Mode::throwing);
+    expect_json_error(get("/calls/g1/trace"), 500);
+    expect_json_error(get("/calls/recent"), 500);
+}
+
 TEST_F(StatusServerTest, BadInputGetsA4xxWithAJsonError) {
     start();
     for (const char* path :

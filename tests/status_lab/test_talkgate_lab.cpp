@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -267,6 +268,96 @@ TEST_F(TalkgateLabTest, LiveCallShowsInCallsMetricsMoveAndTheLogTellsEachStep) {
         }
         EXPECT_EQ(found, 1) << process_->log();
     }
+}
+
+// Issue 15: an answered call's ladder, read while it is connected and again once it ended, and
+// the recent-calls listing with its filters.
+TEST_F(TalkgateLabTest, AnAnsweredCallsTraceShowsItsLadderAndItMovesToRecentCalls) {
+    start();
+    const std::string uuid = "UUID-TRACE-LAB-" + random_token(8);
+    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
+    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", uuid, 4000));
+
+    std::string id;
+    json live;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            auto calls = calls_of("1002");
+            if (calls.size() != 1 || calls[0]["state"] != "connected") return false;
+            id = calls[0]["id"];
+            live = http("GET", "/calls/" + id + "/trace").json_body;
+            return live.is_object();
+        },
+        10s))
+        << calls_of("1002").dump() << g.output() << a.output();
+    EXPECT_EQ(live["live"], true);
+    EXPECT_TRUE(live["outcome"].is_null());
+    EXPECT_EQ(live["call_uuid"], uuid);
+
+    EXPECT_EQ(g.wait_success(20s), "");
+    EXPECT_EQ(a.wait_success(10s), "");
+    Reply ended;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            ended = http("GET", "/calls/" + id + "/trace");
+            return ended.status == 200 && ended.json_body["live"] == false;
+        },
+        5s))
+        << ended.status << ended.body;
+    const json& t = ended.json_body;
+    EXPECT_EQ(t["outcome"], "genesys_hangup");
+    EXPECT_EQ(t["dn"], "1002");
+    EXPECT_EQ(t["dropped_steps"], 0);
+
+    // Each step of the ladder once, in order, with times that never go backwards; the answer
+    // actions in between, each with its outcome and latency.
+    std::vector<std::string> ladder;
+    std::map<std::string, json> actions;
+    double last_t = -1;
+    for (const auto& step : t["steps"]) {
+        const std::string name = step["step"];
+        EXPECT_GE(step["t_ms"].get<double>(), last_t) << step.dump();
+        last_t = step["t_ms"].get<double>();
+        if (name == "answer_action") {
+            actions[step["source"].get<std::string>()] = step;
+        } else if (!(name == "notify" && step["duplicate"] == true)) {
+            ladder.push_back(name);
+        }
+        if (name == "notify") {
+            EXPECT_EQ(step["event"], "talk");
+            EXPECT_EQ(step["source"], "hep");
+        }
+        if (name == "hangup") {
+            EXPECT_EQ(step["source"], "genesys");
+            EXPECT_TRUE(step["cause"].is_number()) << step.dump();
+        }
+    }
+    EXPECT_EQ(ladder, (std::vector<std::string>{"stasis_entered", "agent_leg_created",
+                                                "agent_dialled", "agent_ringing", "genesys_rung",
+                                                "notify", "answer_requested", "agent_answered",
+                                                "bridged", "hangup", "ended"}))
+        << t.dump(2);
+    for (const char* path : {"pjsip_notify", "bridge_answer", "bridge_notify"}) {
+        SCOPED_TRACE(path);
+        ASSERT_EQ(actions.count(path), 1u) << t.dump(2);
+        EXPECT_EQ(actions[path]["outcome"], "ok");
+        EXPECT_EQ(actions[path]["event"], "talk");
+        EXPECT_GT(actions[path]["latency_ms"].get<double>(), 0.0);
+    }
+
+    auto recent = http("GET", "/calls/recent?dn=1002");
+    ASSERT_EQ(recent.status, 200) << recent.body;
+    ASSERT_GE(recent.json_body["count"].get<int>(), 1) << recent.body;
+    const json& newest = recent.json_body["calls"][0];
+    EXPECT_EQ(newest["id"], id);
+    EXPECT_EQ(newest["outcome"], "genesys_hangup");
+    EXPECT_EQ(newest["call_uuid"], uuid);
+    EXPECT_EQ(newest["steps"], t["steps"].size());
+    EXPECT_EQ(http("GET", "/calls/recent?call_uuid=" + uuid).json_body["count"], 1);
+    EXPECT_EQ(http("GET", "/calls/recent?call_uuid=" + uuid + "&outcome=busy").json_body["count"],
+              0);
+    EXPECT_EQ(http("GET", "/calls/recent?dn=1003").json_body["count"], 0);
+    EXPECT_EQ(http("GET", "/calls/no-such-call/trace").status, 404);
 }
 
 // Issue 11 regression against the real process: Genesys's INVITE and NOTIFY carry an
