@@ -13,6 +13,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -77,8 +79,10 @@ int main(int argc, char** argv) {
                      : talkgate::url_without_credentials(config.bridge_api_url));
 
     // cpprestsdk's HTTP client and listener run their sockets on its own pool (40 threads by
-    // default); one is enough: every result hops to talkgate's loop with one post.
-    crossplat::threadpool::initialize_with_threads(1);
+    // default); every result hops to talkgate's loop with one post. Two, not one: the status
+    // listener's close blocks a pool thread until its open connections' handlers have run on
+    // another (README, Threading).
+    crossplat::threadpool::initialize_with_threads(2);
     boost::asio::io_context io(1);  // one thread runs it: Asio may skip its locks
     talkgate::metrics::TalkgateMetrics metrics;
     talkgate::controller::Controller controller(io, config, metrics);
@@ -103,11 +107,12 @@ int main(int argc, char** argv) {
     spdlog::info("status API on {}{}", status.url(),
                  config.status_token.empty() ? " (STATUS_TOKEN unset: only /health)" : "");
 
+    bool status_closed = true;
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](auto, int sig) {
         spdlog::info("signal {}: stopping", sig);
-        status.stop();
-        controller.stop();
+        controller.stop();  // first: the calls are left to Asterisk whatever the status API does
+        status_closed = status.stop();
         io.stop();
     });
     // Handlers catch what they do not expect; this is the last line, so the loop never dies.
@@ -129,5 +134,12 @@ int main(int argc, char** argv) {
     // Stopped: the loop runs on until the ARI WebSocket's close handshake is done (at most 1.5 s).
     io.restart();
     run_guarded([&] { io.run_for(std::chrono::milliseconds(1500)); });
+    if (!status_closed) {
+        // cpprestsdk's pool would be joined at exit and never return: leave without it.
+        spdlog::error("exiting without waiting for cpprestsdk's threads");
+        spdlog::shutdown();
+        std::fflush(nullptr);
+        std::_Exit(0);
+    }
     return 0;
 }

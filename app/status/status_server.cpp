@@ -99,11 +99,11 @@ class StatusServer::Impl {
         return true;
     }
 
-    void stop() {
+    bool stop() {
         std::vector<std::shared_ptr<PendingReply>> waiting;
         {
             std::lock_guard<std::mutex> lock(mutex_);
-            if (stopping_) return;
+            if (stopping_) return closed_;
             stopping_ = true;
             for (auto& [id, weak] : pending_) {
                 if (auto p = weak.lock()) waiting.push_back(std::move(p));
@@ -129,20 +129,43 @@ class StatusServer::Impl {
             });
             all.wait_for(std::chrono::seconds(2));
         }
-        if (listener_) {
-            try {
-                listener_->close().wait();
-            } catch (const std::exception& e) {
-                spdlog::warn("status API: close failed: {}", e.what());
-            }
-            listener_.reset();
-        }
+        if (listener_) closed_ = close_listener();
         // Body reads still in flight hold `this`; closing the listener ends them soon.
         std::unique_lock<std::mutex> lock(mutex_);
-        if (!body_reads_done_.wait_for(lock, std::chrono::seconds(15),
+        if (!body_reads_done_.wait_for(lock, options_.close_timeout,
                                        [this] { return body_reads_ == 0; })) {
             spdlog::error("status API: {} body reads still pending after close", body_reads_);
+            closed_ = false;
         }
+        return closed_;
+    }
+
+    // cpprestsdk's close waits, on a pool thread, for every open connection's handler to run on
+    // another; bounded, so a stuck pool delays the exit by seconds, never forever.
+    bool close_listener() {
+        auto closed = std::make_shared<std::promise<void>>();
+        auto done = closed->get_future();
+        try {
+            listener_->close().then([closed](pplx::task<void> t) {
+                try {
+                    t.get();
+                } catch (const std::exception& e) {
+                    spdlog::warn("status API: close failed: {}", e.what());
+                }
+                closed->set_value();
+            });
+        } catch (const std::exception& e) {
+            spdlog::warn("status API: close failed: {}", e.what());
+            closed->set_value();
+        }
+        if (done.wait_for(options_.close_timeout) == std::future_status::ready) {
+            listener_.reset();
+            return true;
+        }
+        spdlog::error("status API: the listener did not close in {} ms; leaving it to the exit",
+                      options_.close_timeout.count());
+        (void)listener_.release();  // its destructor would wait for the same close
+        return false;
     }
 
     // cpprestsdk 2.10's listener cannot bind an IPv6 literal: host is an IPv4 address or name.
@@ -312,6 +335,7 @@ class StatusServer::Impl {
     std::mutex mutex_;  // guards stopping_, pending_, next_id_, body_reads_, bad_token_log_
     logging::RateLimit bad_token_log_;  // one line per 10 s for wrong tokens
     bool stopping_ = false;
+    bool closed_ = true;  // false once a close or a body read outlived close_timeout
     int body_reads_ = 0;  // continuations that still hold `this`
     std::condition_variable body_reads_done_;
     std::map<std::uint64_t, std::weak_ptr<PendingReply>> pending_;  // for stop() to answer
@@ -327,8 +351,8 @@ StatusServer::~StatusServer() = default;
 bool StatusServer::start(std::string& error) {
     return impl_->start(error);
 }
-void StatusServer::stop() {
-    impl_->stop();
+bool StatusServer::stop() {
+    return impl_->stop();
 }
 std::string StatusServer::url() const {
     return impl_->url();

@@ -14,9 +14,10 @@ struct StatusServerOptions {
     std::string host = "127.0.0.1";  // loopback unless opened up; IPv4 or a name (not IPv6)
     unsigned short port = 8090;
     std::string token;  // STATUS_TOKEN; empty serves /health only, the rest answer 503
-    std::chrono::milliseconds deadline{2000};  // for the source's callbacks; then 503
-    std::size_t max_body_bytes = 4096;         // POST bodies are tiny; anything bigger is 413
-    std::function<void()> on_handler_error;    // once per exception a handler did not expect
+    std::chrono::milliseconds deadline{2000};       // for the source's callbacks; then 503
+    std::size_t max_body_bytes = 4096;              // POST bodies are tiny; anything bigger is 413
+    std::chrono::milliseconds close_timeout{3000};  // stop() gives up on a stuck close after it
+    std::function<void()> on_handler_error;         // once per exception a handler did not expect
 };
 
 // The status REST API on a cpprestsdk http_listener:
@@ -36,8 +37,9 @@ class StatusServer {
 
     // Binds and serves; false with a one-line reason when it cannot (address in use, ...).
     bool start(std::string& error);
-    // Answers requests still waiting for the source with 503, then closes. Idempotent.
-    void stop();
+    // Answers requests still waiting for the source with 503, then closes. Idempotent. False
+    // when the close did not finish within close_timeout: cpprestsdk's pool is stuck.
+    bool stop();
     // http://host:port
     std::string url() const;
 

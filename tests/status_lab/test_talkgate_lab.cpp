@@ -4,6 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <cpprest/http_client.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -446,6 +452,34 @@ TEST_F(TalkgateLabTest, ReadyIs503WhileAsteriskIsStoppedAnd200WhenItReturns) {
     EXPECT_EQ(up.json_body["ready"], true);
     auto m = metrics();
     EXPECT_GE(m.value("talkgate_reconnects_total", {{"peer", "ami"}}).value_or(0), 1);
+}
+
+// An operator's browser or a Prometheus scraper keeps its connection open between requests:
+// SIGTERM must still end talkgate at once, leaving the calls to Asterisk. (cpprestsdk's
+// listener close waited on a pool thread for these connections' handlers, which needed the
+// same thread: with a pool of one, talkgate hung until SIGKILL.)
+TEST_F(TalkgateLabTest, SigtermEndsTalkgateWhileStatusConnectionsStayOpen) {
+    start();
+    namespace asio = boost::asio;
+    asio::io_context io;
+    const asio::ip::tcp::endpoint status(asio::ip::make_address("127.0.0.1"), status_port());
+    asio::ip::tcp::socket kept_alive(io), silent(io), half_sent(io);
+    kept_alive.connect(status);
+    silent.connect(status);
+    half_sent.connect(status);
+    asio::write(kept_alive, asio::buffer(std::string("GET /health HTTP/1.1\r\nHost: t\r\n\r\n")));
+    asio::streambuf reply;
+    asio::read_until(kept_alive, reply, "\r\n\r\n");  // answered; the connection stays open
+    std::istream head(&reply);
+    std::string status_line;
+    std::getline(head, status_line);
+    EXPECT_NE(status_line.find("200"), std::string::npos) << status_line;
+    asio::write(half_sent, asio::buffer(std::string("GET /calls HTTP/1.1\r\nHost: t\r\n")));
+
+    const std::string how = process_->stop(15s);
+    EXPECT_EQ(how, "exit 0");
+    EXPECT_NE(process_->log().find("stay up in Asterisk"), std::string::npos);
+    EXPECT_EQ(process_->log().find("did not close"), std::string::npos);
 }
 
 }  // namespace
