@@ -3,6 +3,8 @@
 #include "wire/cidr.hpp"
 #include "wire/wire_text.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -42,6 +44,10 @@ const std::vector<SettingInfo> kSettings = {
     {"HEP_LISTEN", "127.0.0.1:9060",
      "where the HEP listener binds (Asterisk's hep.conf capture_address)", false},
     {"HEP_PASSWORD", "", "HEP capture password (hep.conf capture_password); empty: none", true},
+    {"HEP_FORWARD", "",
+     "pass every HEP datagram on unchanged to these IP:port targets (Homer), comma separated; "
+     "empty: none",
+     false},
     {"NOTIFY_SOURCES", "hep,ami", "where NOTIFYs come from: any of hep, ami, ari", false},
     {"STATUS_LISTEN", "127.0.0.1:8090", "where the status API binds", false},
     {"STATUS_TOKEN", "",
@@ -298,6 +304,22 @@ ConfigResult load_config(const Settings& settings) {
     if (auto v = r.raw("GENESYS_SIP_HOST")) c.genesys_sip_hosts = split_list(*v);
     r.listen("HEP_LISTEN", c.hep_listen);
     r.text("HEP_PASSWORD", c.hep_password);
+    if (auto v = r.raw("HEP_FORWARD")) {
+        for (const auto& item : split_list(*v)) {
+            ListenAddress target;
+            std::vector<std::string> errs;
+            Reader({{"HEP_FORWARD", item}}, errs).listen("HEP_FORWARD", target);
+            unsigned char ip[16];
+            if (!errs.empty() || (inet_pton(AF_INET, target.host.c_str(), ip) != 1 &&
+                                  inet_pton(AF_INET6, target.host.c_str(), ip) != 1)) {
+                r.error("HEP_FORWARD: '" + wire::escaped(item, 80) +
+                        "' is not IP:PORT (an IPv4 address, or [IPv6], and a port)");
+                continue;
+            }
+            c.hep_forward.push_back(target);
+        }
+        if (c.hep_forward.size() > 8) r.error("HEP_FORWARD: at most 8 targets");
+    }
     if (auto v = r.raw("NOTIFY_SOURCES")) {
         NotifySources src{false, false, false};
         auto items = split_list(*v);
@@ -379,6 +401,11 @@ std::string describe(const Config& c) {
     }
     std::string hosts, overrides;
     for (const auto& h : c.genesys_sip_hosts) hosts += (hosts.empty() ? "" : ",") + h;
+    std::string forward;
+    for (const auto& f : c.hep_forward)
+        forward += (forward.empty() ? "" : ",") +
+                   (f.host.find(':') != std::string::npos ? "[" + f.host + "]" : f.host) + ":" +
+                   std::to_string(f.port);
     std::string allow;
     for (const auto& a : c.bridge_api_contact_allow) allow += (allow.empty() ? "" : ",") + a;
     for (const auto& [dn, p] : c.answer_policy_per_dn)
@@ -395,9 +422,9 @@ std::string describe(const Config& c) {
         << "\nBRIDGE_API_TIMEOUT_MS=" << c.bridge_api_timeout.count()
         << "\nBRIDGE_API_RETRIES=" << c.bridge_api_retries << "\nGENESYS_SIP_HOST=" << hosts
         << "\nHEP_LISTEN=" << c.hep_listen.host << ":" << c.hep_listen.port
-        << "\nHEP_PASSWORD=" << secret(c.hep_password) << "\nNOTIFY_SOURCES=" << sources
-        << "\nSTATUS_LISTEN=" << c.status_listen.host << ":" << c.status_listen.port
-        << "\nSTATUS_TOKEN=" << secret(c.status_token)
+        << "\nHEP_PASSWORD=" << secret(c.hep_password) << "\nHEP_FORWARD=" << forward
+        << "\nNOTIFY_SOURCES=" << sources << "\nSTATUS_LISTEN=" << c.status_listen.host << ":"
+        << c.status_listen.port << "\nSTATUS_TOKEN=" << secret(c.status_token)
         << "\nAGENT_ENDPOINT_TEMPLATE=" << c.agent_endpoint_template
         << "\nANSWER_POLICY=" << to_string(c.answer_policy)
         << "\nANSWER_POLICY_OVERRIDES=" << overrides

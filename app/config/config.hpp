@@ -54,7 +54,8 @@ struct Config {
 
     std::vector<std::string> genesys_sip_hosts;  // GENESYS_SIP_HOST, comma separated
     ListenAddress hep_listen{"127.0.0.1", 9060};
-    std::string hep_password;  // secret
+    std::string hep_password;                // secret
+    std::vector<ListenAddress> hep_forward;  // HEP_FORWARD: IP:port targets, comma separated
     NotifySources notify_sources;
 
     ListenAddress status_listen{"127.0.0.1", 8090};

@@ -27,6 +27,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include <array>
+#include <sstream>
+
 namespace talkgate::controller {
 
 namespace {
@@ -273,6 +276,31 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         hs.on_reject = [&metrics = metrics_](intake::HepReject reason) {
             metrics.notify_rejected.labels({intake::to_string(reason)}).inc();
         };
+        for (const auto& f : config_.hep_forward) {
+            boost::system::error_code ec;
+            const auto address = boost::asio::ip::make_address(f.host, ec);
+            if (ec) {
+                error = "HEP_FORWARD " + f.host + ": " + ec.message();
+                return false;
+            }
+            hs.forward.targets.emplace_back(address, f.port);
+        }
+        // Children resolved once: each datagram costs a counter increment per target, no lookup.
+        std::vector<std::array<metrics::Counter*, 3>> forwarded;
+        std::string targets;
+        for (const auto& ep : hs.forward.targets) {
+            std::ostringstream target;
+            target << ep;
+            targets += (targets.empty() ? "" : ",") + target.str();
+            auto& f = forwarded.emplace_back();
+            for (auto o : {intake::ForwardOutcome::sent, intake::ForwardOutcome::dropped,
+                           intake::ForwardOutcome::error})
+                f[static_cast<std::size_t>(o)] =
+                    &metrics_.hep_forwarded.labels({target.str(), intake::to_string(o)});
+        }
+        hs.forward.on_outcome = [forwarded](std::size_t i, intake::ForwardOutcome o) {
+            if (i < forwarded.size()) forwarded[i][static_cast<std::size_t>(o)]->inc();
+        };
         std::string ip_error;
         if (!intake::parse_ip_list(config_.genesys_sip_hosts, hs.intake.genesys_hosts, ip_error)) {
             error = "GENESYS_SIP_HOST: " + ip_error;
@@ -287,8 +315,9 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
             return false;
         }
         supervisor_->hep_listening();
-        spdlog::info("HEP listener on {}:{} (Genesys hosts: {})", config_.hep_listen.host,
-                     hep_->local_endpoint().port(), join(config_.genesys_sip_hosts));
+        spdlog::info("HEP listener on {}:{} (Genesys hosts: {}){}{}", config_.hep_listen.host,
+                     hep_->local_endpoint().port(), join(config_.genesys_sip_hosts),
+                     targets.empty() ? "" : ", passing every datagram on to ", targets);
         return true;
     }
 

@@ -60,6 +60,14 @@ class HepListener::Impl : public std::enable_shared_from_this<Impl> {
             socket_.close(ignored);
             return ec;
         }
+        if (!settings_.forward.targets.empty()) {
+            forwarder_ = std::make_shared<HepForwarder>(io_, settings_.forward);
+            if (auto fec = forwarder_->open()) {
+                boost::system::error_code ignored;
+                socket_.close(ignored);
+                return fec;
+            }
+        }
         local_ = socket_.local_endpoint(ec);
         boost::asio::socket_base::receive_buffer_size granted;
         boost::system::error_code ignored;
@@ -78,6 +86,7 @@ class HepListener::Impl : public std::enable_shared_from_this<Impl> {
         boost::asio::post(io_, [self = shared_from_this()] {
             boost::system::error_code ignored;
             self->socket_.close(ignored);
+            if (self->forwarder_) self->forwarder_->close();
         });
     }
 
@@ -125,6 +134,12 @@ class HepListener::Impl : public std::enable_shared_from_this<Impl> {
         if (outcome.kind == HepIntake::Outcome::Kind::notify && on_notify_ && !stopped_) {
             deliver(std::move(*outcome.event));
         }
+        // After the NOTIFY acted; never for a sender or password the intake refused, so
+        // talkgate relays nothing a stranger sends it.
+        const bool refused = outcome.kind == HepIntake::Outcome::Kind::rejected &&
+                             (outcome.reject == HepReject::unknown_agent ||
+                              outcome.reject == HepReject::bad_password);
+        if (forwarder_ && !refused) forwarder_->forward(std::string_view(buffer_.data(), n));
     }
 
     void deliver(NotifyEvent event) {
@@ -164,7 +179,8 @@ class HepListener::Impl : public std::enable_shared_from_this<Impl> {
     NotifyHandler on_notify_;
     logging::HandlerGuard guard_{"HEP", settings_.on_handler_error};  // counts handlers' throws
     HepIntake intake_;
-    std::atomic<bool> stopped_{false};  // set from any thread by stop()
+    std::shared_ptr<HepForwarder> forwarder_;  // HEP_FORWARD; null without targets
+    std::atomic<bool> stopped_{false};         // set from any thread by stop()
     boost::asio::ip::udp::endpoint local_;
     boost::asio::ip::udp::endpoint sender_;  // filled by the pending receive
     std::array<char, 65536> buffer_{};       // one datagram; the largest UDP payload fits

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "hep_forwarder.hpp"
 #include "hep_intake.hpp"
 #include "notify_event.hpp"
 
@@ -24,6 +25,9 @@ struct HepListenerSettings {
     std::function<void(HepReject)> on_reject;
     // Runs once per exception a datagram's handling or a handler threw (e.g. to count it).
     std::function<void()> on_handler_error;
+    // HEP_FORWARD: every datagram from an allowed capture agent (with the right password) goes
+    // on unchanged to these targets, after the NOTIFY it carries was handled.
+    HepForwardSettings forward;
 };
 
 // Receives Asterisk's HEP v3 copies of SIP (res_hep_pjsip) on a UDP socket and turns each

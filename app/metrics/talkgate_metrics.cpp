@@ -111,7 +111,12 @@ TalkgateMetrics::TalkgateMetrics()
       handler_errors(registry.counter(
           "talkgate_handler_errors_total",
           "Exceptions caught in a handler or callback and logged (each is a bug), by component",
-          {"component"})) {
+          {"component"})),
+      hep_forwarded(registry.counter(
+          "talkgate_hep_forwarded_total",
+          "HEP datagrams passed on to HEP_FORWARD targets, by target and outcome (sent, dropped: "
+          "queue full, error: e.g. ICMP unreachable)",
+          {"target", "outcome"})) {
     // Children that exist from the start, so dashboards show 0 rather than "no data".
     for (auto p :
          {AnswerPath::pjsip_notify, AnswerPath::bridge_answer, AnswerPath::bridge_notify}) {

@@ -49,6 +49,7 @@ struct TalkgateMetrics {
     Family<Counter>& resync_repairs;      // talkgate_resync_repairs_total{action}
     Family<Counter>& bridge_api_refused;  // talkgate_bridge_api_refused_total{reason}
     Family<Counter>& handler_errors;      // talkgate_handler_errors_total{component}
+    Family<Counter>& hep_forwarded;       // talkgate_hep_forwarded_total{target,outcome}
 
     // event is folded to talk|hold|other so a peer cannot grow the label set without bound.
     void notify(const std::string& event, const std::string& source);

@@ -59,6 +59,24 @@ TEST(Config, TraceStepsAndRecentCallsAreBounded) {
     }
 }
 
+TEST(Config, HepForwardTakesIpPortTargets) {
+    auto s = minimal();
+    s["HEP_FORWARD"] = "127.0.0.1:9060, [::1]:9061";
+    auto r = load_config(s);
+    ASSERT_TRUE(r.config) << r.errors.front();
+    ASSERT_EQ(r.config->hep_forward.size(), 2u);
+    EXPECT_EQ(r.config->hep_forward[1].host, "::1");
+    EXPECT_EQ(r.config->hep_forward[1].port, 9061);
+    EXPECT_NE(describe(*r.config).find("\nHEP_FORWARD=127.0.0.1:9060,[::1]:9061\n"),
+              std::string::npos);
+    for (const char* bad : {"homer:9060", "127.0.0.1", "127.0.0.1:0", "1.2.3.4:9060,x"}) {
+        s["HEP_FORWARD"] = bad;
+        r = load_config(s);
+        ASSERT_FALSE(r.config) << bad;
+        EXPECT_EQ(r.errors[0].rfind("HEP_FORWARD: ", 0), 0u) << r.errors[0];
+    }
+}
+
 TEST(Config, GenesysContextIsADialplanContextName) {
     auto s = minimal();
     s["GENESYS_CONTEXT"] = "from-sbc";

@@ -3,12 +3,15 @@
 #include "intake/hep_listener.hpp"
 #include "intake_hep_builder.hpp"
 #include "polling.hpp"
+#include "udp_receiver.hpp"
 
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 
+#include <array>
+#include <atomic>
 #include <sstream>
 #include <thread>
 
@@ -234,6 +237,84 @@ TEST(HepListener, DeliversNothingAfterStop) {
         2s, 10ms);
     EXPECT_TRUE(closed) << "the socket was not closed after stop()";
     EXPECT_TRUE(h.events().empty());
+}
+
+}  // namespace
+
+namespace {
+
+// HEP_FORWARD: two live collectors get every datagram byte for byte, in order; a dead one
+// (nothing listens: ICMP port unreachable) only counts errors, and every NOTIFY still reaches
+// the flow.
+TEST(HepListener, ForwardsEveryDatagramUnchangedAndADeadTargetCostsNothing) {
+    talkgate::test::UdpReceiver homer, second;
+    const asio::ip::udp::endpoint dead(asio::ip::make_address("127.0.0.1"),
+                                       talkgate::test::dead_udp_port());
+    std::array<std::array<std::atomic<int>, 3>, 3> outcomes{};
+    auto s = settings();
+    s.forward.targets = {homer.endpoint(), dead, second.endpoint()};
+    s.forward.on_outcome = [&](std::size_t i, talkgate::intake::ForwardOutcome o) {
+        ++outcomes.at(i)[static_cast<std::size_t>(o)];
+    };
+    std::vector<std::string> sent;
+    constexpr int kDatagrams = 40;
+    for (int i = 0; i < kDatagrams; ++i) {
+        // NOTIFYs, their retransmissions, other SIP and garbage: all pass on unchanged.
+        if (i % 4 == 3)
+            sent.push_back("not HEP at all \x01\x02" + std::to_string(i));
+        else
+            sent.push_back(HepBuilder().build(genesys_notify("fwd-" + std::to_string(i / 2), 2)));
+    }
+    std::atomic<int> delivered{0};
+    asio::io_context io;
+    auto work = asio::make_work_guard(io);
+    HepListener listener(io, s, [&](NotifyEvent) { ++delivered; });
+    ASSERT_FALSE(listener.start());
+    std::thread t([&] { io.run(); });
+    asio::io_context client_io;
+    asio::ip::udp::socket client(client_io, {asio::ip::make_address("127.0.0.1"), 0});
+    for (const auto& d : sent) client.send_to(asio::buffer(d), listener.local_endpoint());
+    // A stranger's datagram is not relayed.
+    asio::ip::udp::socket stranger(client_io, {asio::ip::make_address("127.0.0.9"), 0});
+    stranger.send_to(asio::buffer(sent[0]), listener.local_endpoint());
+
+    const auto& got = homer.receive(sent.size(), 5s);
+    const auto& got2 = second.receive(sent.size(), 5s);
+    talkgate::test::wait_until(
+        [&] { return outcomes[1][0] + outcomes[1][2] + outcomes[1][1] == kDatagrams; }, 5s, 10ms);
+    listener.stop();
+    work.reset();
+    t.join();
+
+    EXPECT_EQ(got, sent);
+    EXPECT_EQ(got2, sent);
+    EXPECT_EQ(second.receive(sent.size() + 1, 300ms).size(), sent.size()) << "nothing more";
+    EXPECT_EQ(delivered, 20) << "each of the 20 Call-IDs' NOTIFY once, none lost";
+    EXPECT_EQ(outcomes[0][0], kDatagrams);
+    EXPECT_EQ(outcomes[2][0], kDatagrams);
+    EXPECT_EQ(outcomes[1][0] + outcomes[1][2], kDatagrams);
+    EXPECT_GE(outcomes[1][2], 1) << "the dead target's ICMP errors are counted";
+    EXPECT_EQ(outcomes[0][1] + outcomes[1][1] + outcomes[2][1], 0);
+}
+
+TEST(HepListener, AFullForwardQueueDropsAndCountsWithoutWaiting) {
+    talkgate::test::UdpReceiver homer;
+    std::atomic<int> dropped{0}, sent_out{0};
+    auto s = settings();
+    s.forward.targets = {homer.endpoint()};
+    s.forward.queue_limit = 0;  // every datagram finds the queue full
+    s.forward.on_outcome = [&](std::size_t, talkgate::intake::ForwardOutcome o) {
+        ++(o == talkgate::intake::ForwardOutcome::dropped ? dropped : sent_out);
+    };
+    Harness h(s);
+    ASSERT_FALSE(h.start());
+    for (int i = 0; i < 5; ++i)
+        h.send(HepBuilder().build(genesys_notify("q-" + std::to_string(i), 1)));
+    h.wait_for([](const HepCounters& c) { return c.datagrams >= 5; });
+    EXPECT_TRUE(talkgate::test::wait_until([&] { return dropped == 5; }, 2s, 10ms));
+    EXPECT_EQ(h.events().size(), 5u);
+    EXPECT_EQ(sent_out, 0);
+    EXPECT_TRUE(homer.receive(1, 300ms).empty());
 }
 
 }  // namespace

@@ -79,6 +79,7 @@ const std::map<std::string, std::string> kMovedBy = {
     {"talkgate_resync_repairs_total", "resync_repairs.labels("},
     {"talkgate_handler_errors_total", "handler_errors.labels("},
     {"talkgate_bridge_api_refused_total", "bridge_api_refused.labels("},
+    {"talkgate_hep_forwarded_total", "hep_forwarded.labels("},
 };
 
 TEST(ReadmeMetrics, EveryMetricTheReadmeNamesIsMovedByTalkgateAndByATest) {

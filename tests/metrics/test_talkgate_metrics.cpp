@@ -29,6 +29,7 @@ TEST(TalkgateMetrics, RegistersEveryFamilyTheControllerUses) {
         {"talkgate_events_dropped_total", "counter"},
         {"talkgate_resync_repairs_total", "counter"},
         {"talkgate_bridge_api_refused_total", "counter"},
+        {"talkgate_hep_forwarded_total", "counter"},
         {"talkgate_handler_errors_total", "counter"},
     };
     auto parsed = parse_prometheus_text(m.registry.render());

@@ -27,6 +27,7 @@
 #include "polling.hpp"
 #include "sipp.hpp"
 #include "talkgate_process.hpp"
+#include "udp_receiver.hpp"
 
 namespace talkgate::test {
 namespace {
@@ -364,6 +365,56 @@ TEST_F(TalkgateLabTest, AnAnsweredCallsTraceShowsItsLadderAndItMovesToRecentCall
               0);
     EXPECT_EQ(http("GET", "/calls/recent?dn=1003").json_body["count"], 0);
     EXPECT_EQ(http("GET", "/calls/no-such-call/trace").status, 404);
+}
+
+// Issue 15: HEP_FORWARD passes Asterisk's real HEP on to two collectors unchanged (both get
+// the same datagrams), a third that does not listen only counts errors, and the call is
+// answered as without forwarding.
+TEST_F(TalkgateLabTest, HepForwardPassesAsterisksHepOnAndADeadCollectorCostsTheCallNothing) {
+    UdpReceiver homer, second;
+    const std::string dead = "127.0.0.1:" + std::to_string(dead_udp_port());
+    const auto name = [](const UdpReceiver& r) {
+        return "127.0.0.1:" + std::to_string(r.endpoint().port());
+    };
+    settings_["HEP_FORWARD"] = name(homer) + "," + dead + "," + name(second);
+    start();
+    Sipp a(lab_, agent("1002", "agent_answer_on_notify.xml"));
+    Sipp g(lab_, genesys("1002", "genesys_notify_talk.xml", "UUID-HEP-FWD", 1000));
+    EXPECT_EQ(g.wait_success(20s), "");
+    EXPECT_EQ(a.wait_success(10s), "");
+
+    // Read the collectors until Genesys's NOTIFY came through (datagrams arrive in order).
+    PromParseResult m;
+    std::size_t count = 0;
+    auto has_notify = [](const std::vector<std::string>& got) {
+        for (const auto& d : got)
+            if (d.find("Event: talk") != std::string::npos) return true;
+        return false;
+    };
+    ASSERT_TRUE(wait_until(
+        [&] {
+            m = metrics();
+            count = static_cast<std::size_t>(m.value("talkgate_hep_forwarded_total",
+                                                     {{"target", name(homer)}, {"outcome", "sent"}})
+                                                 .value_or(0));
+            return count > 0 && homer.receive(count, 1s).size() >= count &&
+                   has_notify(homer.receive(count, 1s));
+        },
+        10s))
+        << "forwarded: " << count;
+    const std::vector<std::string> got = homer.receive(count, 1s);
+    const auto& got2 = second.receive(got.size(), 2s);
+    EXPECT_EQ(got, std::vector<std::string>(got2.begin(),
+                                            got2.begin() + std::min(got.size(), got2.size())));
+    EXPECT_EQ(got2.size(), got.size());
+    for (const auto& d : got) EXPECT_EQ(d.substr(0, 4), "HEP3");
+    EXPECT_GE(m.value("talkgate_hep_forwarded_total", {{"target", dead}, {"outcome", "error"}})
+                  .value_or(0),
+              1.0);
+    EXPECT_EQ(
+        m.value("talkgate_answer_actions_total", {{"path", "pjsip_notify"}, {"outcome", "ok"}})
+            .value_or(0),
+        1);
 }
 
 // Issue 11 regression against the real process: Genesys's INVITE and NOTIFY carry an
