@@ -15,6 +15,7 @@
 # Settings (environment): TALKGATE_LAB_ROOT (the cached root, default
 # /var/cache/talkgate/asterisk-sid), TALKGATE_LAB_PORT_BASE (default 25060; the lab uses
 # the ports BASE .. BASE+99 and RTP ports BASE+100 .. BASE+199), TALKGATE_LAB_HEP (yes|no),
+# TALKGATE_LAB_RTP_PORTS (START-END instead of BASE+100 .. BASE+199, for load runs),
 # TALKGATE_LAB_MODULE (at start: path of a built res_talkgate_notify.so to load at boot;
 # unset, the lab's Asterisk stays stock), TALKGATE_LAB_WEBRTC (yes: the agent side is the
 # shipped deploy/asterisk config, WSS on BASE+7, DN 1002 registers; for the browser tests).
@@ -203,8 +204,6 @@ start() {
         LAB_HEP_PORT=$((BASE + 4))
         LAB_AGENT_PORT_BASE=$((BASE + 10)) # agent DN 100N listens on AGENT_PORT_BASE+N
         LAB_SIPP_PORT_BASE=$((BASE + 40))  # free for tests' sipp instances: +40 .. +99
-        LAB_RTP_START=$((BASE + 100))
-        LAB_RTP_END=$((BASE + 199))
         LAB_GENESYS_IP=127.0.0.2
         LAB_AGENT_IP=127.0.0.3
         LAB_OTHER_IP=127.0.0.4
@@ -220,8 +219,11 @@ start() {
     fi
     LAB_WEBRTC=${LAB_WEBRTC:-no}
     LAB_MODULE=${LAB_MODULE:-}
-    LAB_RTP_START=$((BASE + 100))
-    LAB_RTP_END=$((BASE + 199))
+    # TALKGATE_LAB_RTP_PORTS=START-END: a wider range for load runs (100 ports carry 25 calls).
+    local rtp=${TALKGATE_LAB_RTP_PORTS:-$((BASE + 100))-$((BASE + 199))}
+    [[ $rtp =~ ^[0-9]+-[0-9]+$ ]] || die "TALKGATE_LAB_RTP_PORTS must be START-END, not $rtp"
+    LAB_RTP_START=${rtp%-*}
+    LAB_RTP_END=${rtp#*-}
     if pid_alive; then
         log "a lab is already running for $STATE: stopping it first"
         stop_lab

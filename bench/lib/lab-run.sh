@@ -5,7 +5,8 @@
 #
 # Settings (environment): BUILD_DIR (default build-load), TALKGATE_LAB_PORT_BASE (default
 # 35060), SKIP_BUILD=1 (reuse the build), BRIDGE_API_URL (default empty), LOG_LEVEL (info),
-# WIDE_RTP=1 (900 RTP ports for the lab's Asterisk instead of 100).
+# WIDE_RTP=1 (900 RTP ports for the lab's Asterisk instead of 100), TALKGATE_LAB_RTP_PORTS
+# (START-END: any RTP range for the lab's Asterisk, below 32768 and outside other labs' ports).
 
 bench_src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 bench_pids=()
@@ -62,18 +63,20 @@ bench_cleanup() {
 # and bench_asterisk_pid, both read by the callers.
 # shellcheck disable=SC2034
 bench_start_lab() {
+    local base=$TALKGATE_LAB_PORT_BASE
+    bench_rtp="$((base + 100))-$((base + 199)) (stock lab)"
+    if [ -n "${TALKGATE_LAB_RTP_PORTS:-}" ]; then
+        bench_rtp="$TALKGATE_LAB_RTP_PORTS (TALKGATE_LAB_RTP_PORTS)"
+    elif [ "${WIDE_RTP:-0}" = 1 ]; then
+        # The stock lab has 100 RTP ports (25 bridged calls, 4 ports each). Every lab owns
+        # BASE..BASE+999 by convention (bases are 1000 apart) and uses only BASE..BASE+199.
+        export TALKGATE_LAB_RTP_PORTS=$((base + 100))-$((base + 999))
+        bench_rtp="$TALKGATE_LAB_RTP_PORTS (WIDE_RTP=1)"
+    fi
     "$bench_src/scripts/lab.sh" start "$bench_state" >"$1" 2>&1
     bench_lab_started=1
     # shellcheck disable=SC1091
     . "$bench_state/lab.env"
-    bench_rtp="$((LAB_PORT_BASE + 100))-$((LAB_PORT_BASE + 199)) (stock lab)"
-    if [ "${WIDE_RTP:-0}" = 1 ]; then
-        # The stock lab has 100 RTP ports (50 media streams, 25 bridged calls). Every lab owns
-        # BASE..BASE+999 by convention (bases are 1000 apart) and uses only BASE..BASE+199.
-        sed -i "s/^rtpend = .*/rtpend = $((LAB_PORT_BASE + 999))/" "$LAB_ROOT$LAB_DIR/etc/rtp.conf"
-        "$bench_src/scripts/lab.sh" cli "$bench_state" "module reload res_rtp_asterisk.so" >/dev/null
-        bench_rtp="$((LAB_PORT_BASE + 100))-$((LAB_PORT_BASE + 999)) (WIDE_RTP=1)"
-    fi
     # This lab's Asterisk (found by its own config path), to tell the lab's cost from ours.
     bench_asterisk_pid=$(pgrep -f "asterisk -f -U root -C $LAB_DIR/etc/asterisk.conf" | head -1 || true)
 }
