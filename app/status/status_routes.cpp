@@ -192,6 +192,13 @@ Route route(const RequestHead& head, const RouteSettings& settings) {
         if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
         return replied(json_reply(200, json{{"status", "ok"}}), what);
     }
+    if (seg.size() == 1 && seg[0] == "openapi.json") {
+        if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
+        Route r;
+        r.kind = Route::Kind::openapi;
+        r.what = what;
+        return r;
+    }
     if (settings.token.empty()) {
         return replied(error_reply(503,
                                    "STATUS_TOKEN is unset: only /health is served; "

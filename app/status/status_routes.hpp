@@ -40,6 +40,7 @@ struct Route {
         answer,     // POST /calls/{dn}/answer, once the body is read and accepted
         trace,      // GET /calls/{id}/trace
         recent,     // GET /calls/recent[?dn=D&call_uuid=U&outcome=O]
+        openapi,    // GET /openapi.json (no token: the contract is not a secret)
     };
     Kind kind = Kind::reply;
     Reply reply;                    // Kind::reply

@@ -2,6 +2,7 @@
 
 #include "logging/handler_guard.hpp"
 #include "logging/rate_limit.hpp"
+#include "status/openapi_document.hpp"
 #include "status/status_routes.hpp"
 #include "wire/wire_text.hpp"
 
@@ -226,6 +227,11 @@ class StatusServer::Impl {
         switch (r.kind) {
             case Route::Kind::reply:
                 return reply_now(request, to_http(r.reply));
+            case Route::Kind::openapi: {
+                http::http_response doc(200);
+                doc.set_body(std::string(openapi_document()), "application/json");
+                return reply_now(request, std::move(doc));
+            }
             case Route::Kind::readiness:
                 return reply_now(request, to_http(readiness_reply(source_.readiness())));
             case Route::Kind::metrics: {

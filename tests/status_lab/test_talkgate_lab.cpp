@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "fake_bridge_api.hpp"
 #include "lab_env.hpp"
 #include "metrics_exposition_parser.hpp"
+#include "openapi_check.hpp"
 #include "polling.hpp"
 #include "sipp.hpp"
 #include "talkgate_process.hpp"
@@ -117,6 +119,29 @@ class TalkgateLabTest : public ::testing::Test {
         return Sipp::genesys(lab_, dn, scenario, uuid, call_ms);
     }
 
+    // The reply fits what app/status/openapi.json says METHOD TARGET answers with its status.
+    void expect_fits_contract(const std::string& method, const std::string& target,
+                              const Reply& r) {
+        static const json doc = [] {
+            std::ifstream in(source_dir() + "/app/status/openapi.json");
+            std::ostringstream text;
+            text << in.rdbuf();
+            return json::parse(text.str());
+        }();
+        SCOPED_TRACE("contract: " + method + " " + target + " -> " + std::to_string(r.status));
+        const std::string path = target.substr(0, target.find('?'));
+        std::string error;
+        const json* schema = response_schema(doc, r.status == 405 ? "GET" : method, path, r.status,
+                                             "application/json", error);
+        // A route the document does not have is a 404 with the documented Error.
+        if (schema == nullptr && r.status == 404 && error.rfind("no path", 0) == 0)
+            schema = &doc["components"]["schemas"]["Error"];
+        ASSERT_NE(schema, nullptr) << error;
+        ASSERT_FALSE(r.json_body.is_discarded()) << r.body;
+        for (const auto& problem : schema_problems(doc, *schema, r.json_body))
+            ADD_FAILURE() << problem << " in " << r.body;
+    }
+
     // The calls GET /calls/{dn} shows, empty when the request failed.
     json calls_of(const std::string& dn) {
         auto r = http("GET", "/calls/" + dn);
@@ -157,6 +182,8 @@ TEST_F(TalkgateLabTest, EveryRouteNeedsTheTokenButHealth) {
                                        {"GET", "/calls", 200},
                                        {"GET", "/calls/1002", 200},
                                        {"GET", "/calls?call_uuid=NO-SUCH-UUID", 200},
+                                       {"GET", "/calls/recent?dn=1002", 200},
+                                       {"GET", "/calls/nope/trace", 404},
                                        {"POST", "/calls/1002/answer", 404}};  // no call
     const std::string wrong = "Bearer " + random_token(32);
     for (const auto& r : routes) {
@@ -170,9 +197,17 @@ TEST_F(TalkgateLabTest, EveryRouteNeedsTheTokenButHealth) {
         EXPECT_EQ(basic.status, 401) << basic.body;
         auto good = http(r.method, r.target);
         EXPECT_EQ(good.status, r.with_token) << good.body << good.error;
+        if (r.target != "/metrics") {
+            expect_fits_contract(r.method, r.target, none);
+            expect_fits_contract(r.method, r.target, good);
+        }
     }
     auto health = http("GET", "/health", std::string());
     EXPECT_EQ(health.status, 200);
+    expect_fits_contract("GET", "/health", health);
+    auto contract = http("GET", "/openapi.json", std::string());
+    EXPECT_EQ(contract.status, 200);
+    EXPECT_EQ(contract.json_body["openapi"], "3.0.3");
     EXPECT_EQ(health.json_body["status"], "ok");
     auto calls = http("GET", "/calls");
     EXPECT_EQ(calls.json_body["count"], 0);
@@ -203,6 +238,7 @@ TEST_F(TalkgateLabTest, BadInputGets4xxWithAJsonError) {
         SCOPED_TRACE(c.method + " " + c.target + " " + c.body);
         auto r = http(c.method, c.target, std::nullopt, c.body);
         EXPECT_EQ(r.status, c.status) << r.body << r.error;
+        expect_fits_contract(c.method, c.target, r);
         ASSERT_TRUE(r.json_body.is_object()) << r.body;
         EXPECT_TRUE(r.json_body["error"].is_string()) << r.body;
     }
@@ -299,6 +335,11 @@ TEST_F(TalkgateLabTest, AnAnsweredCallsTraceShowsItsLadderAndItMovesToRecentCall
         << calls_of("1002").dump() << g.output() << a.output();
     EXPECT_EQ(live["live"], true);
     EXPECT_TRUE(live["outcome"].is_null());
+    Reply live_reply = http("GET", "/calls/" + id + "/trace");
+    expect_fits_contract("GET", "/calls/" + id + "/trace", live_reply);
+    expect_fits_contract("GET", "/calls", http("GET", "/calls"));
+    expect_fits_contract("GET", "/calls/1002", http("GET", "/calls/1002"));
+    expect_fits_contract("GET", "/ready", http("GET", "/ready"));
     EXPECT_EQ(live["call_uuid"], uuid);
 
     EXPECT_EQ(g.wait_success(20s), "");
@@ -311,6 +352,7 @@ TEST_F(TalkgateLabTest, AnAnsweredCallsTraceShowsItsLadderAndItMovesToRecentCall
         },
         5s))
         << ended.status << ended.body;
+    expect_fits_contract("GET", "/calls/" + id + "/trace", ended);
     const json& t = ended.json_body;
     EXPECT_EQ(t["outcome"], "genesys_hangup");
     EXPECT_EQ(t["dn"], "1002");
@@ -354,6 +396,7 @@ TEST_F(TalkgateLabTest, AnAnsweredCallsTraceShowsItsLadderAndItMovesToRecentCall
 
     auto recent = http("GET", "/calls/recent?dn=1002");
     ASSERT_EQ(recent.status, 200) << recent.body;
+    expect_fits_contract("GET", "/calls/recent", recent);
     ASSERT_GE(recent.json_body["count"].get<int>(), 1) << recent.body;
     const json& newest = recent.json_body["calls"][0];
     EXPECT_EQ(newest["id"], id);
@@ -462,6 +505,8 @@ TEST_F(TalkgateLabTest, ManualAnswerMakesARingingAgentAnswerWithPolicyOff) {
     auto r = http("POST", "/calls/1003/answer", std::nullopt, "{}");
     EXPECT_EQ(r.status, 202) << r.body << r.error;
     EXPECT_EQ(r.json_body["result"], "requested");
+    expect_fits_contract("POST", "/calls/1004/answer", none);
+    expect_fits_contract("POST", "/calls/1003/answer", r);
     EXPECT_EQ(sipps.agent.wait_success(15s), "");  // it answered only because of the NOTIFY talk
     EXPECT_EQ(sipps.genesys.wait_success(15s), "");
     auto m = metrics();

@@ -75,7 +75,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (r.reply.status == 200 && head.method != "GET") __builtin_trap();
             return 0;
         }
-        if (!has_token) __builtin_trap();  // only /health is served without the token
+        if (r.kind == Route::Kind::openapi) {
+            if (head.method != "GET") __builtin_trap();
+            return 0;  // the document, served as it is
+        }
+        if (!has_token) __builtin_trap();  // only /health and the document without the token
+        if (r.kind == Route::Kind::trace && !talkgate::wire::is_token(r.call_key, 128))
+            __builtin_trap();
         if (r.dn && !talkgate::wire::valid_dn(*r.dn)) __builtin_trap();
 
         CallView call;
@@ -83,6 +89,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         call.call_uuid = body;
         call.call_id = head.query;
         check(calls_reply(r, {call}));
+        check(recent_reply(r, {talkgate::status::RecentCallView{call, body, 0, 0}}));
+        talkgate::status::TraceView trace;
+        trace.call = call;
+        trace.outcome = body;
+        trace.steps.push_back({0, 0, body, head.query, body, body, 0, true, 1.0});
+        check(trace_reply(trace));
         if (r.kind == Route::Kind::answer) {
             if (head.method != "POST" || !r.dn) __builtin_trap();
             if (auto error = check_answer_body(body, kSettings)) check(*error);
