@@ -12,15 +12,20 @@ packages=(
     sip-tester debootstrap openssl curl python3 procps util-linux iproute2
     docker-compose
     shellcheck systemd lintian help2man
-    chromium nodejs
 )
+browser_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+# The browser tests' tools, only where their tests are: the talkgate image's build stage copies
+# this script alone and needs neither.
+if [ -d "$browser_dir" ]; then
+    packages+=(chromium nodejs)
+fi
 
 # The browser tests' node packages (tests/browser/package-lock.json: JsSIP, playwright-core,
 # esbuild) go into tests/browser/node_modules, from the registry npm is configured for. The
 # browser is Debian's chromium: playwright-core never downloads one.
 browser_node_modules() {
-    local dir
-    dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
+    local dir=$browser_dir
+    [ -d "$dir" ] || return 0
     # The lock file as of the last npm ci here: unchanged means nothing to do.
     if cmp -s "$dir/package-lock.json" "$dir/node_modules/.talkgate-installed-lock"; then
         return 0
