@@ -13,6 +13,7 @@
   let session = null;
   let mode = 'bridge';
   let status = 'loading';
+  let lastStats = null;
   let held = false;
 
   function note(line) {
@@ -125,6 +126,7 @@
   function attach(s) {
     session = s;
     held = false;
+    lastStats = null;
     counts.rings++;
     setStatus('ringing');
     if (mode === 'notify') handleGenesysNotifies(s);
@@ -158,7 +160,7 @@
     const pc = session && session.connection;
     const out = { inbound_packets: 0, inbound_audio_energy: 0, inbound_audio_level: 0,
       outbound_packets: 0, codec: '', dtls: '', ice: '' };
-    if (!pc) return out;
+    if (!pc || pc.connectionState === 'closed') return lastStats || out; // the call's last figures
     out.ice = pc.iceConnectionState;
     const report = await pc.getStats();
     const codecs = {};
@@ -176,6 +178,7 @@
       }
     });
     document.getElementById('stats').textContent = JSON.stringify(out);
+    lastStats = out;
     return out;
   }
 

@@ -13,6 +13,7 @@
   let session = null;
   let mode = 'bridge';
   let status = 'loading';
+  let lastStats = null;
   let held = false;
   let wasEstablished = false;
 
@@ -107,6 +108,7 @@
     session = invitation;
     held = false;
     wasEstablished = false;
+    lastStats = null;
     counts.rings++;
     setStatus('ringing');
     invitation.delegate = {
@@ -142,7 +144,7 @@
     const pc = sdh && sdh.peerConnection;
     const out = { inbound_packets: 0, inbound_audio_energy: 0, inbound_audio_level: 0,
       outbound_packets: 0, codec: '', dtls: '', ice: '' };
-    if (!pc) return out;
+    if (!pc || pc.connectionState === 'closed') return lastStats || out; // the call's last figures
     out.ice = pc.iceConnectionState;
     const report = await pc.getStats();
     report.forEach((r) => {
@@ -157,6 +159,7 @@
       }
     });
     document.getElementById('stats').textContent = JSON.stringify(out);
+    lastStats = out;
     return out;
   }
 
