@@ -97,15 +97,25 @@
       if (session && session.isInProgress()) return answer(reason);
       if (session && session.isEstablished() && held) {
         counts.retrieves++;
-        session.unhold();
+        reoffer('unhold');
         return true;
       }
     } else if (event === 'hold' && session && session.isEstablished() && !held) {
       counts.holds++;
-      session.hold();
+      reoffer('hold');
       return true;
     }
     return false;
+  }
+
+  // JsSIP's hold()/unhold() do nothing (return false) while the last re-INVITE is not complete,
+  // and Genesys's retrieve can follow its hold within milliseconds: try again, a bounded number
+  // of times, as a desktop would.
+  function reoffer(action, attempt = 0) {
+    if (!session || !session.isEstablished()) return;
+    if (session[action]()) return;
+    note(action + ': a re-INVITE is still in progress');
+    if (attempt < 20) setTimeout(() => reoffer(action, attempt + 1), 100);
   }
 
   // 'notify' mode: JsSIP has no event for an in-dialog NOTIFY (it answers 403 in the early
