@@ -6,6 +6,7 @@
 #include <cpprest/http_client.h>
 #include <pplx/threadpool.h>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -120,8 +121,10 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
 
     static web::http::client::http_client_config make_config(const ClientConfig& c) {
         web::http::client::http_client_config hc;
-        // Our own timer enforces the hard deadline; cpprest's inactivity timer is a backstop.
-        hc.set_timeout(c.request_timeout + std::chrono::milliseconds(1000));
+        // Our own timer enforces the hard deadline; cpprest's inactivity timer is a backstop
+        // that ends a request Asterisk never answers, freeing its slot (see the deadline).
+        hc.set_timeout(std::max<std::chrono::milliseconds>(
+            c.request_timeout * 4, c.request_timeout + std::chrono::seconds(10)));
         hc.set_validate_certificates(!c.insecure);
         if (!c.ca_file.empty()) {
             const std::string ca = c.ca_file;
@@ -203,7 +206,11 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
                     if (ec) return;
                     if (auto s = weak_self.lock()) s->timers.erase(id);
                     if (!c->claim()) return;
-                    c->cts.cancel();
+                    // The caller hears of the timeout now; the request is not cancelled. Asterisk
+                    // goes on serving it: closing the socket would free talkgate's slot but not
+                    // Asterisk's HTTP session, and the next requests would pass its sessionlimit
+                    // (100 s/s x 1000 lost calls to "session count exceeded"). The slot is freed
+                    // when the reply, or cpprest's backstop timeout, ends the request.
                     spdlog::warn("ARI REST {}: no reply within {} ms", what, timeout.count());
                     c->deliver(Error{
                         Error::Kind::timeout, 0,

@@ -119,6 +119,45 @@ TEST(AriRestFake, ReplySlowerThanTheDeadlineIsATimeoutError) {
     EXPECT_LT(took, 3s) << "the deadline must hold while the server stays silent";
 }
 
+// Asterisk keeps serving a request talkgate gave up on, in one of its HTTP sessions (100 by
+// default): the client's cap on requests on the wire (48) must count such a request until the
+// peer is done with it. Cancelling at the deadline freed the slot at once, and at 100 calls/s a
+// slow Asterisk refused new sessions ("session count exceeded").
+TEST(AriRestFake, ARequestPastItsDeadlineHoldsItsSlotUntilThePeerIsDone) {
+    constexpr int kCap = 48;
+    Gate release;
+    std::atomic<int> received{0};
+    FakeServer server([&](tcp::socket& s) {
+        beast::flat_buffer buf;
+        http::request<http::string_body> req;
+        http::read(s, buf, req);
+        ++received;
+        release.wait(10s);
+        reply(s, http::status::ok, R"({"system":{"version":"22.0.0"}})");
+    });
+    TaskThread worker;
+    ari::RestClient rest(fake_config(server), worker.executor());  // 500 ms deadline
+    std::atomic<int> timeouts{0};
+    auto fire = [&](int n) {
+        for (int i = 0; i < n; ++i)
+            rest.asterisk_info([&](ari::Result<nlohmann::json> r) {
+                if (!r && r.error().kind == ari::Error::Kind::timeout) ++timeouts;
+            });
+    };
+    fire(kCap);
+    ASSERT_TRUE(eventually([&] { return timeouts == kCap; }, 5s)) << timeouts;
+    EXPECT_EQ(received, kCap);
+    // The peer still holds all of them: later requests wait for a slot, and time out waiting.
+    fire(20);
+    ASSERT_TRUE(eventually([&] { return timeouts == kCap + 20; }, 5s)) << timeouts;
+    EXPECT_FALSE(eventually([&] { return received > kCap; }, 300ms))
+        << received << " requests reached a peer that was serving " << kCap;
+
+    release.open();  // the peer answers the held ones: their slots come back
+    auto r = sync<nlohmann::json>([&](auto h) { rest.asterisk_info(h); }, 5s);
+    EXPECT_TRUE(r) << r.error().describe();
+}
+
 // Issue 11: a completion handler that throws is counted through on_handler_error and the
 // client serves the next call.
 TEST(AriRestFake, ACompletionHandlerThatThrowsIsCountedAndTheClientGoesOn) {
