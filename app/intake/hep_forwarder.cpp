@@ -66,6 +66,8 @@ void HepForwarder::outcome(std::size_t i, ForwardOutcome o) {
         settings_.on_outcome(i, o);
     } catch (const std::exception& e) {
         spdlog::error("HEP forward: outcome handler threw: {}", e.what());
+    } catch (...) {
+        spdlog::error("HEP forward: outcome handler threw a non-standard exception");
     }
 }
 
