@@ -3,6 +3,7 @@
 #include "talkgate_version.hpp"
 
 #include "controller/controller.hpp"
+#include "ha/active_standby.hpp"
 #include "logging/logging.hpp"
 #include "metrics/talkgate_metrics.hpp"
 #include "status/status_server.hpp"
@@ -16,7 +17,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <iostream>
+#include <memory>
 
 namespace {
 
@@ -87,17 +90,29 @@ int main(int argc, char** argv) {
     talkgate::metrics::TalkgateMetrics metrics;
     talkgate::controller::Controller controller(io, config, metrics);
     std::string error;
-    if (!controller.start(error)) {
+    int exit_code = 0;
+    std::function<void(int)> end_process;  // set once the status API is up
+    // With REDIS_URL the controller starts only once this process holds the gateway's lease.
+    std::unique_ptr<talkgate::ha::ActiveStandby> active_standby;
+    if (!config.redis_url.empty()) {
+        active_standby = std::make_unique<talkgate::ha::ActiveStandby>(io, config, metrics,
+                                                                       controller, [&](int code) {
+                                                                           if (end_process)
+                                                                               end_process(code);
+                                                                       });
+    } else if (!controller.start(error)) {
         spdlog::critical("cannot start: {}", error);
         return 1;
     }
+    talkgate::status::StatusSource& status_source =
+        active_standby ? static_cast<talkgate::status::StatusSource&>(*active_standby) : controller;
 
     talkgate::status::StatusServerOptions status_options;
     status_options.host = config.status_listen.host;
     status_options.port = config.status_listen.port;
     status_options.token = config.status_token;
     status_options.on_handler_error = metrics.handler_error_counter("status");
-    talkgate::status::StatusServer status(status_options, controller, metrics.registry);
+    talkgate::status::StatusServer status(status_options, status_source, metrics.registry);
     if (!status.start(error)) {
         spdlog::critical("cannot start the status API on {}:{}: {}", status_options.host,
                          status_options.port, error);
@@ -109,12 +124,23 @@ int main(int argc, char** argv) {
 
     bool status_closed = true;
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](auto, int sig) {
-        spdlog::info("signal {}: stopping", sig);
+    end_process = [&](int code) {
+        exit_code = code;
+        signals.cancel();
+        if (active_standby) active_standby->stop();
         controller.stop();  // first: the calls are left to Asterisk whatever the status API does
         status_closed = status.stop();
         io.stop();
+    };
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        spdlog::info("signal {}: stopping", sig);
+        end_process(0);
     });
+    if (active_standby && !active_standby->start(error)) {
+        spdlog::critical("cannot start: {}", error);
+        end_process(1);
+    }
     // Handlers catch what they do not expect; this is the last line, so the loop never dies.
     auto run_guarded = [&](auto run) {
         for (;;) {
@@ -139,7 +165,7 @@ int main(int argc, char** argv) {
         spdlog::error("exiting without waiting for cpprestsdk's threads");
         spdlog::shutdown();
         std::fflush(nullptr);
-        std::_Exit(0);
+        std::_Exit(exit_code);
     }
-    return 0;
+    return exit_code;
 }

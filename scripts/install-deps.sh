@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config git ccache
     libcpprest-dev libwebsocketpp-dev libboost-dev libboost-system-dev libssl-dev
-    nlohmann-json3-dev libspdlog-dev libfmt-dev
+    nlohmann-json3-dev libspdlog-dev libfmt-dev libhiredis-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     clang libclang-rt-14-dev clang-format
     sip-tester debootstrap openssl curl python3 procps util-linux iproute2
@@ -18,6 +18,10 @@ browser_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
 # this script alone and needs neither.
 if [ -d "$browser_dir" ]; then
     packages+=(chromium nodejs)
+fi
+# The failover tests' real Redis (tests/ha), likewise only where the tests are.
+if [ -d "$(dirname "$browser_dir")/ha" ]; then
+    packages+=(redis-server)
 fi
 
 # The browser tests' node packages (tests/browser/package-lock.json: JsSIP, playwright-core,

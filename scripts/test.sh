@@ -15,7 +15,7 @@ tsan_base=${TALKGATE_TSAN_LAB_PORT_BASE:-$((base + 400))}
 # Built and run under TSan: the threaded components' test binaries (test name prefixes).
 tsan_targets=(ari_unit_test ari_lab_test ami_unit_test ami_fake_test ami_lab_test status_test
     talkgate_lab_test controller_unit_test controller_lab_test controller_module_lab_test
-    restart_lab_test restart_module_lab_test)
+    restart_lab_test restart_module_lab_test ha_test failover_lab_test)
 supp=$src/tests/sanitizers
 
 # The labs' fixed ports must lie outside the kernel's ephemeral range: a port the kernel hands to

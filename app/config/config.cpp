@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include "ha/redis_url.hpp"
 #include "wire/cidr.hpp"
 #include "wire/wire_text.hpp"
 
@@ -66,6 +67,16 @@ const std::vector<SettingInfo> kSettings = {
     {"RECENT_CALLS", "200",
      "ended calls kept, with their trace, for GET /calls/recent (0 to 10000)", false},
     {"LOG_LEVEL", "info", "trace, debug, info, warn, error", false},
+    {"REDIS_URL", "",
+     "redis://[[user]:password@]host[:port][/db]: active/standby with another talkgate on the "
+     "same gateway; empty: this process alone",
+     true},
+    {"GATEWAY_ID", "ARI_URL's host:port",
+     "names the gateway in Redis: the lease talkgate:lease:{<ARI_APP>@<GATEWAY_ID>}", false},
+    {"LEASE_TTL_MS", "3000",
+     "the lease's expiry (renewed every third of it): a standby takes over at most this long "
+     "after the active died",
+     false},
 };
 
 std::string trim(const std::string& s) {
@@ -379,6 +390,27 @@ ConfigResult load_config(const Settings& settings) {
     r.integer("CALL_TRACE_STEPS", c.call_trace_steps, 0, 1000);
     r.integer("RECENT_CALLS", c.recent_calls, 0, 10000);
 
+    r.text("REDIS_URL", c.redis_url);
+    if (!c.redis_url.empty()) {
+        std::string redis_error;
+        if (!ha::parse_redis_url(c.redis_url, redis_error)) r.error("REDIS_URL: " + redis_error);
+    }
+    r.text("GATEWAY_ID", c.gateway_id);
+    if (c.gateway_id.empty()) {
+        const auto authority = c.ari_url.find("://");
+        std::string host =
+            authority == std::string::npos ? c.ari_url : c.ari_url.substr(authority + 3);
+        host = host.substr(0, host.find_first_of("/?#"));
+        if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
+        c.gateway_id = host;
+    }
+    if (!wire::is_token(c.gateway_id, 200))
+        r.error("GATEWAY_ID: '" + wire::escaped(c.gateway_id, 80) +
+                "' is not 1 to 200 visible ASCII characters");
+    long lease_ms = c.lease_ttl.count();
+    r.integer("LEASE_TTL_MS", lease_ms, 600, 60000);
+    c.lease_ttl = std::chrono::milliseconds(lease_ms);
+
     r.text("LOG_LEVEL", c.log_level);
     c.log_level = lower(c.log_level);
     static const std::vector<std::string> levels = {"trace",   "debug", "info",     "warn",
@@ -410,6 +442,12 @@ std::string describe(const Config& c) {
     for (const auto& a : c.bridge_api_contact_allow) allow += (allow.empty() ? "" : ",") + a;
     for (const auto& [dn, p] : c.answer_policy_per_dn)
         overrides += (overrides.empty() ? "" : ",") + dn + "=" + to_string(p);
+    std::string redis_text;
+    std::string redis_error;
+    if (auto ep =
+            c.redis_url.empty() ? std::nullopt : ha::parse_redis_url(c.redis_url, redis_error))
+        redis_text =
+            "redis://" + std::string(ep->password.empty() ? "" : "***@") + ha::describe(*ep);
     std::ostringstream out;
     out << "ARI_URL=" << url_without_credentials(c.ari_url) << "\nARI_USER=" << c.ari_user
         << "\nARI_PASSWORD=" << secret(c.ari_password) << "\nARI_APP=" << c.ari_app
@@ -430,7 +468,9 @@ std::string describe(const Config& c) {
         << "\nANSWER_POLICY_OVERRIDES=" << overrides
         << "\nAGENT_RING_TIMEOUT_S=" << c.agent_ring_timeout.count()
         << "\nGENESYS_CONTEXT=" << c.genesys_context << "\nCALL_TRACE_STEPS=" << c.call_trace_steps
-        << "\nRECENT_CALLS=" << c.recent_calls << "\nLOG_LEVEL=" << c.log_level << "\n";
+        << "\nRECENT_CALLS=" << c.recent_calls << "\nLOG_LEVEL=" << c.log_level
+        << "\nREDIS_URL=" << redis_text << "\nGATEWAY_ID=" << c.gateway_id
+        << "\nLEASE_TTL_MS=" << c.lease_ttl.count() << "\n";
     return out.str();
 }
 

@@ -74,6 +74,11 @@ struct Config {
 
     std::string log_level = "info";
 
+    // Active/standby on Redis (README, "Active and standby"); empty REDIS_URL: one process.
+    std::string redis_url;                      // REDIS_URL (secret: may hold the password)
+    std::string gateway_id;                     // GATEWAY_ID, default ARI_URL's host:port
+    std::chrono::milliseconds lease_ttl{3000};  // LEASE_TTL_MS
+
     AnswerPolicy policy_for(const std::string& dn) const;
 };
 

@@ -12,6 +12,8 @@ const char* to_string(Peer peer) {
             return "ami";
         case Peer::hep:
             return "hep";
+        case Peer::redis:
+            return "redis";
     }
     return "unknown";
 }
@@ -116,7 +118,14 @@ TalkgateMetrics::TalkgateMetrics()
           "talkgate_hep_forwarded_total",
           "HEP datagrams passed on to HEP_FORWARD targets, by target and outcome (sent, dropped: "
           "queue full, error: e.g. ICMP unreachable)",
-          {"target", "outcome"})) {
+          {"target", "outcome"})),
+      lease_active(registry.gauge(
+          "talkgate_lease_active",
+          "1 while this talkgate holds its gateway's lease in Redis (active), 0 as standby; only "
+          "with REDIS_URL")),
+      redis_errors(registry.counter(
+          "talkgate_redis_errors_total",
+          "Redis failures, by reason (connect, auth, timeout, protocol, closed)", {"reason"})) {
     // Children that exist from the start, so dashboards show 0 rather than "no data".
     for (auto p :
          {AnswerPath::pjsip_notify, AnswerPath::bridge_answer, AnswerPath::bridge_notify}) {
@@ -125,10 +134,10 @@ TalkgateMetrics::TalkgateMetrics()
                 &answer_actions.labels({to_string(p), to_string(o)});
         }
     }
-    for (auto p : {Peer::ari, Peer::ami, Peer::hep}) {
-        // HEP's series appears once HEP is started: a 0 for an unconfigured HEP would fire
-        // the PeerDown alert forever.
-        if (p != Peer::hep)
+    for (auto p : {Peer::ari, Peer::ami, Peer::hep, Peer::redis}) {
+        // HEP's and Redis's series appear once they are started: a 0 for an unconfigured peer
+        // would fire the PeerDown alert forever.
+        if (p != Peer::hep && p != Peer::redis)
             connection_children_[static_cast<std::size_t>(p)] =
                 &connection_up.labels({to_string(p)});
         reconnect_children_[static_cast<std::size_t>(p)] = &reconnects.labels({to_string(p)});

@@ -12,7 +12,7 @@
 namespace talkgate::metrics {
 
 // The peers whose connection state talkgate exports (label `peer`).
-enum class Peer { ari, ami, hep };
+enum class Peer { ari, ami, hep, redis };
 const char* to_string(Peer peer);
 
 // How an answer/hold request was sent to the agent side (label `path`).
@@ -50,6 +50,8 @@ struct TalkgateMetrics {
     Family<Counter>& bridge_api_refused;  // talkgate_bridge_api_refused_total{reason}
     Family<Counter>& handler_errors;      // talkgate_handler_errors_total{component}
     Family<Counter>& hep_forwarded;       // talkgate_hep_forwarded_total{target,outcome}
+    Family<Gauge>& lease_active;          // talkgate_lease_active: 1 active, 0 standby (Redis)
+    Family<Counter>& redis_errors;        // talkgate_redis_errors_total{reason}
 
     // event is folded to talk|hold|other so a peer cannot grow the label set without bound.
     void notify(const std::string& event, const std::string& source);
@@ -70,8 +72,9 @@ struct TalkgateMetrics {
   private:
     std::array<std::array<Counter*, 3>, 3> notify_children_{};  // [talk|hold|other][hep|ami|ari]
     std::array<std::array<Counter*, 3>, 3> answer_children_{};  // [path][outcome]
-    std::array<std::atomic<Gauge*>, 3> connection_children_{};  // [peer], hep's made at first set
-    std::array<Counter*, 3> reconnect_children_{};              // [peer]
+    // [peer]; hep's and redis's made at their first set
+    std::array<std::atomic<Gauge*>, 4> connection_children_{};
+    std::array<Counter*, 4> reconnect_children_{};  // [peer]
     Histogram* to_answer_command_ = nullptr;
     Histogram* to_genesys_answered_ = nullptr;
     Gauge* active_ = nullptr;

@@ -63,15 +63,20 @@ nlohmann::json to_json(const RecentCallView& c) {
 }
 
 bool is_ready(const Readiness& r) {
+    if (r.standby) return true;
     return (!r.ari_required || r.ari_up) && (!r.ami_required || r.ami_up) &&
            (!r.hep_required || r.hep_up);
 }
 
 nlohmann::json to_json(const Readiness& r) {
-    return {{"ready", is_ready(r)},
-            {"ari", peer(r.ari_required, r.ari_up)},
-            {"ami", peer(r.ami_required, r.ami_up)},
-            {"hep", peer(r.hep_required, r.hep_up)}};
+    nlohmann::json j = {{"ready", is_ready(r)},
+                        {"role", r.standby ? "standby" : "active"},
+                        {"ari", peer(r.ari_required, r.ari_up)},
+                        {"ami", peer(r.ami_required, r.ami_up)},
+                        {"hep", peer(r.hep_required, r.hep_up)}};
+    // Never required: an active serves on without Redis (README, "Active and standby").
+    if (r.redis_configured) j["redis"] = peer(false, r.redis_up);
+    return j;
 }
 
 const char* to_string(AnswerOutcome outcome) {

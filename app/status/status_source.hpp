@@ -47,6 +47,10 @@ struct RecentCallView {
 
 struct Readiness {
     bool ari_required, ari_up, ami_required, ami_up, hep_required, hep_up;
+    // Active/standby (REDIS_URL): a standby is ready without ARI, AMI or HEP.
+    bool standby = false;
+    bool redis_configured = false;
+    bool redis_up = false;
 };
 
 enum class AnswerOutcome { requested, no_such_call, not_ringing };

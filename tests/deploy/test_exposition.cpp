@@ -37,7 +37,7 @@ TEST(Exposition, TalkgateMetricsParseAfterActivity) {
 
     auto r = parse_prometheus_text(m.registry.render());
     ASSERT_TRUE(r.ok()) << r.error << " at line " << r.error_line;
-    EXPECT_EQ(r.families.size(), 17u);
+    EXPECT_EQ(r.families.size(), 19u);
     EXPECT_EQ(
         r.value("talkgate_notify_rejected_total", {{"reason", "source \"not\" Genesys\\x\n"}}),
         1.0);

@@ -80,6 +80,8 @@ const std::map<std::string, std::string> kMovedBy = {
     {"talkgate_handler_errors_total", "handler_errors.labels("},
     {"talkgate_bridge_api_refused_total", "bridge_api_refused.labels("},
     {"talkgate_hep_forwarded_total", "hep_forwarded.labels("},
+    {"talkgate_lease_active", "lease_active.labels("},
+    {"talkgate_redis_errors_total", "redis_errors.labels("},
 };
 
 TEST(ReadmeMetrics, EveryMetricTheReadmeNamesIsMovedByTalkgateAndByATest) {

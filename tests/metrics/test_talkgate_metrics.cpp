@@ -31,6 +31,8 @@ TEST(TalkgateMetrics, RegistersEveryFamilyTheControllerUses) {
         {"talkgate_bridge_api_refused_total", "counter"},
         {"talkgate_hep_forwarded_total", "counter"},
         {"talkgate_handler_errors_total", "counter"},
+        {"talkgate_lease_active", "gauge"},
+        {"talkgate_redis_errors_total", "counter"},
     };
     auto parsed = parse_prometheus_text(m.registry.render());
     ASSERT_TRUE(parsed.ok()) << parsed.error;

@@ -3,6 +3,7 @@
 // (SIGTERM) in the middle of a call and started again: the call must go on under the new
 // process. sipp plays Genesys (127.0.0.2) and the agents (127.0.0.3).
 #include "fake_bridge_api.hpp"
+#include "http_get.hpp"
 #include "lab_ari.hpp"
 #include "lab_env.hpp"
 #include "metrics_exposition_parser.hpp"
@@ -10,7 +11,6 @@
 #include "sipp.hpp"
 #include "talkgate_process.hpp"
 
-#include <cpprest/http_client.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -71,29 +71,11 @@ class RestartLabTest : public ::testing::Test {
 
     void kill() { process_->kill(); }
 
-    struct Reply {
-        int status = 0;
-        std::string text;
-        json body;  // discarded when the text is not JSON
-    };
+    using Reply = HttpReply;
 
     static Reply get(const std::string& base, const std::string& target,
                      const std::string& authorization) {
-        Reply r;
-        try {
-            web::http::client::http_client_config cfg;
-            cfg.set_timeout(5s);
-            web::http::client::http_client client(base, cfg);
-            web::http::http_request req(web::http::methods::GET);
-            req.set_request_uri(web::uri(target));
-            req.headers().add("Authorization", authorization);
-            auto resp = client.request(req).get();
-            r.status = resp.status_code();
-            r.text = resp.extract_utf8string(true).get();
-            r.body = json::parse(r.text, nullptr, false);
-        } catch (const std::exception&) {
-        }
-        return r;
+        return http_get(base, target, authorization);
     }
 
     Reply http(const std::string& method, const std::string& target) {

@@ -116,6 +116,7 @@ TEST_F(StatusServerTest, ReadyReflectsTheRequiredPeers) {
     auto r = get("/ready");
     EXPECT_EQ(r.status, 200);
     EXPECT_EQ(body_of(r), (json{{"ready", true},
+                                {"role", "active"},
                                 {"ari", {{"required", true}, {"up", true}}},
                                 {"ami", {{"required", true}, {"up", true}}},
                                 {"hep", {{"required", true}, {"up", true}}}}));
@@ -133,6 +134,16 @@ TEST_F(StatusServerTest, ReadyReflectsTheRequiredPeers) {
     EXPECT_EQ(get("/ready").status, 503);
     source_.set_readiness({true, true, true, false, false, false});
     EXPECT_EQ(get("/ready").status, 503);
+
+    // Active/standby: a standby is ready without its peers, and Redis is never required.
+    talkgate::status::Readiness standby{true, false, true, false, true, false};
+    standby.standby = true;
+    standby.redis_configured = true;
+    source_.set_readiness(standby);
+    r = get("/ready");
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(body_of(r)["role"], "standby");
+    EXPECT_EQ(body_of(r)["redis"], (json{{"required", false}, {"up", false}}));
     expect_json_error(post("/ready"), 405);
 }
 

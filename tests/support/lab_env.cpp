@@ -71,6 +71,17 @@ const LabEnv& LabEnv::get() {
     return env;
 }
 
+const LabEnv& LabEnv::module_lab() {
+    static const LabEnv env = [] {
+        const char* path = std::getenv("TALKGATE_LAB_MODULE_ENV");
+        if (path == nullptr || *path == '\0')
+            throw std::runtime_error(
+                "TALKGATE_LAB_MODULE_ENV is not set: run this test through ctest");
+        return LabEnv(parse_env_file(path));
+    }();
+    return env;
+}
+
 const std::string& LabEnv::operator[](const std::string& key) const {
     auto it = values_.find(key);
     if (it == values_.end()) throw std::runtime_error("lab env has no " + key);

@@ -11,6 +11,8 @@ namespace talkgate::test {
 class LabEnv {
   public:
     static const LabEnv& get();
+    // The module lab's (path in TALKGATE_LAB_MODULE_ENV), for a test that runs both labs.
+    static const LabEnv& module_lab();
 
     const std::string& operator[](const std::string& key) const;
     int port(const std::string& key) const;
