@@ -5,16 +5,18 @@
 //   ARI events -> translate() -> flow
 //   ARI/AMI connection states -> ConnectionSupervisor (readiness, resync) -> flow
 //   flow's commands -> CommandExecutor (ARI REST, AMI, bridge API, timers) -> events -> flow
-//   status API -> status adapter (call views, manual answer)
+//   status API -> status adapter (call views, manual answer); LiveFeed -> the live web page
 //
 // Everything runs on the io_context's thread; what other threads hand in is posted there.
 #include "controller/controller.hpp"
 
 #include "ami/client.hpp"
 #include "bridge/bridge_api_client.hpp"
+#include "controller/answer_latency.hpp"
 #include "controller/ari_translation.hpp"
 #include "controller/command_executor.hpp"
 #include "controller/connection_supervisor.hpp"
+#include "controller/live_feed.hpp"
 #include "controller/notify_gate.hpp"
 #include "controller/status_adapter.hpp"
 #include "intake/hep_listener.hpp"
@@ -118,11 +120,22 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
             },
             dispatch);
         executor_->on_trace([weak](const std::string& key, flow::TraceStep step) {
-            if (auto s = weak.lock()) s->flow_.record(key, std::move(step));
+            if (auto s = weak.lock()) {
+                s->flow_.record(key, std::move(step));
+                s->live_->changed();
+            }
         });
         notifies_.on_duplicate([weak](flow::NotifyReceived n) {
-            if (auto s = weak.lock()) s->flow_.note_duplicate(n, Clock::now());
+            if (auto s = weak.lock()) {
+                s->flow_.note_duplicate(n, Clock::now());
+                s->live_->changed();
+            }
         });
+        live_ = std::make_shared<LiveFeed>(io_, std::chrono::milliseconds(200), guard_,
+                                           [weak]() -> status::LiveView {
+                                               auto s = weak.lock();
+                                               return s ? s->live_view() : status::LiveView{};
+                                           });
         ConnectionSupervisor::Hooks hooks;
         hooks.resync = [weak](flow::Resync r) {
             if (auto s = weak.lock()) s->dispatch(r);
@@ -179,6 +192,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         spdlog::info("stopping: {} call(s) stay up in Asterisk for the next start to adopt",
                      live_calls_.load());
         supervisor_->stop();
+        live_->stop();
         if (events_) events_->stop();
         ami_->stop();
         if (hep_) hep_->stop();
@@ -193,6 +207,14 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     }
 
     status::Readiness readiness() const { return supervisor_->readiness(); }
+
+    void live(std::function<void(status::LiveView)> done) {
+        post([this, done = std::move(done)] { done(live_view()); });
+    }
+
+    void watch(std::weak_ptr<status::LiveWatcher> watcher) {
+        post([this, watcher = std::move(watcher)] { live_->watch(watcher); });
+    }
 
     void trace(const std::string& id, std::function<void(std::optional<status::TraceView>)> done) {
         post([this, id, done = std::move(done)] {
@@ -211,6 +233,7 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         post([this, dn, done = std::move(done)] {
             auto r = flow_.answer_manually(dn, Clock::now());
             executor_->run(r.commands);
+            live_->changed();
             done(to_status(r.outcome), r.detail);
         });
     }
@@ -235,7 +258,9 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         if (c.notify_talk_at) metrics_.observe_notify_to_answer_command(seconds(since));
     }
     void genesys_answered(const flow::Call& c, std::chrono::nanoseconds since) override {
-        if (c.notify_talk_at) metrics_.observe_notify_to_genesys_answered(seconds(since));
+        if (!c.notify_talk_at) return;
+        metrics_.observe_notify_to_genesys_answered(seconds(since));
+        latency_.record(c.dn, Clock::now(), since);
     }
     void call_ended(const flow::Call& c, const std::string& outcome) override {
         metrics_.calls.labels({outcome}).inc();
@@ -257,7 +282,27 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
         });
     }
 
-    void dispatch(const flow::Event& e) { executor_->run(flow_.handle(e, Clock::now())); }
+    void dispatch(const flow::Event& e) {
+        executor_->run(flow_.handle(e, Clock::now()));
+        live_->changed();
+    }
+
+    // The web page's view: live calls, the newest ended ones, answer latency per DN.
+    status::LiveView live_view() {
+        const auto now = Clock::now();
+        const auto wall = std::chrono::system_clock::now();
+        status::LiveView v;
+        v.seq = ++live_seq_;
+        v.now_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(wall.time_since_epoch()).count();
+        v.calls = call_views(flow_.registry(), now, wall);
+        v.recent = recent_views(flow_.registry(), now, wall);
+        if (v.recent.size() > kLiveRecentCalls) v.recent.resize(kLiveRecentCalls);
+        v.latency = latency_.summaries(now);
+        v.latency_window_s = latency_.limits().window.count();
+        return v;
+    }
+    static constexpr std::size_t kLiveRecentCalls = 50;  // the page lists no more
 
     void on_ari_event(const ari::Event& e) {
         if (notifies_.from_ari(e)) return;
@@ -335,6 +380,9 @@ class Controller::Impl : public std::enable_shared_from_this<Controller::Impl>,
     NotifyGate notifies_;
     std::shared_ptr<CommandExecutor> executor_;
     std::shared_ptr<ConnectionSupervisor> supervisor_;
+    std::shared_ptr<LiveFeed> live_;          // the web page's updates
+    AnswerLatencyByDn latency_;               // NOTIFY talk -> answered per DN, for the web page
+    std::uint64_t live_seq_ = 0;              // numbers the page's views
     std::atomic<bool> stopping_{false};       // stop() was called
     std::atomic<std::size_t> live_calls_{0};  // for the stop log line, from any thread
 };
@@ -372,6 +420,14 @@ void Controller::request_answer(const std::string& dn,
 void Controller::trace(const std::string& id,
                        std::function<void(std::optional<status::TraceView>)> done) {
     impl_->trace(id, std::move(done));
+}
+
+void Controller::live(std::function<void(status::LiveView)> done) {
+    impl_->live(std::move(done));
+}
+
+void Controller::watch(std::weak_ptr<status::LiveWatcher> watcher) {
+    impl_->watch(std::move(watcher));
 }
 
 void Controller::recent_calls(std::function<void(std::vector<status::RecentCallView>)> done) {

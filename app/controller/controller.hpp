@@ -40,6 +40,8 @@ class Controller : public status::StatusSource {
     void trace(const std::string& id,
                std::function<void(std::optional<status::TraceView>)> done) override;
     void recent_calls(std::function<void(std::vector<status::RecentCallView>)> done) override;
+    void live(std::function<void(status::LiveView)> done) override;
+    void watch(std::weak_ptr<status::LiveWatcher> watcher) override;
 
     // The HEP port actually bound (for HEP_LISTEN with port 0).
     unsigned short hep_port() const;

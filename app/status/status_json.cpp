@@ -62,6 +62,26 @@ nlohmann::json to_json(const RecentCallView& c) {
     return j;
 }
 
+nlohmann::json to_json(const DnLatencyView& l) {
+    return {{"dn", l.dn},         {"answers", l.answers}, {"p50_ms", l.p50_ms},
+            {"p95_ms", l.p95_ms}, {"max_ms", l.max_ms},   {"last_ms", l.last_ms}};
+}
+
+nlohmann::json to_json(const LiveView& v) {
+    nlohmann::json calls = nlohmann::json::array();
+    for (const auto& c : v.calls) calls.push_back(to_json(c));
+    nlohmann::json recent = nlohmann::json::array();
+    for (const auto& c : v.recent) recent.push_back(to_json(c));
+    nlohmann::json latency = nlohmann::json::array();
+    for (const auto& l : v.latency) latency.push_back(to_json(l));
+    return {{"seq", v.seq},
+            {"now_ms", v.now_ms},
+            {"calls", std::move(calls)},
+            {"recent", std::move(recent)},
+            {"latency", std::move(latency)},
+            {"latency_window_s", v.latency_window_s}};
+}
+
 bool is_ready(const Readiness& r) {
     if (r.standby) return true;
     return (!r.ari_required || r.ari_up) && (!r.ami_required || r.ami_up) &&

@@ -14,6 +14,8 @@ nlohmann::json to_json(const Readiness& readiness);
 nlohmann::json to_json(const TraceStepView& step);
 nlohmann::json to_json(const TraceView& trace);
 nlohmann::json to_json(const RecentCallView& call);
+nlohmann::json to_json(const DnLatencyView& latency);
+nlohmann::json to_json(const LiveView& view);  // one event of GET /events
 // Ready when every required peer is up.
 bool is_ready(const Readiness& readiness);
 const char* to_string(AnswerOutcome outcome);

@@ -199,6 +199,18 @@ Route route(const RequestHead& head, const RouteSettings& settings) {
         r.what = what;
         return r;
     }
+    // The page's files are static and hold no secret: the login form must load without one.
+    const bool page_asset =
+        seg.empty() || (seg.size() == 1 &&
+                        (seg[0] == "index.html" || seg[0] == "page.js" || seg[0] == "page.css"));
+    if (page_asset) {
+        if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
+        Route r;
+        r.kind = Route::Kind::page;
+        r.asset = seg.empty() ? "index.html" : seg[0];
+        r.what = what;
+        return r;
+    }
     if (settings.token.empty()) {
         return replied(error_reply(503,
                                    "STATUS_TOKEN is unset: only /health is served; "
@@ -217,6 +229,14 @@ Route route(const RequestHead& head, const RouteSettings& settings) {
 
     Route r;
     r.what = what;
+    if (seg.size() == 1 && seg[0] == "events") {
+        if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
+        if (!head.query.empty())
+            return replied(error_reply(400, "GET /events takes no query"), what);
+        r.kind = Route::Kind::events;
+        r.what = "GET /events";
+        return r;
+    }
     if (seg.size() == 1 && (seg[0] == "ready" || seg[0] == "metrics")) {
         if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
         r.kind = seg[0] == "ready" ? Route::Kind::readiness : Route::Kind::metrics;

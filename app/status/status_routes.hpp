@@ -41,6 +41,8 @@ struct Route {
         trace,      // GET /calls/{id}/trace
         recent,     // GET /calls/recent[?dn=D&call_uuid=U&outcome=O]
         openapi,    // GET /openapi.json (no token: the contract is not a secret)
+        page,       // GET /, /page.js, /page.css: the web page (no token: it holds none)
+        events,     // GET /events: the web page's live updates (text/event-stream)
     };
     Kind kind = Kind::reply;
     Reply reply;                    // Kind::reply
@@ -48,6 +50,7 @@ struct Route {
     std::string call_uuid;          // the /calls and /calls/recent filter; empty for every call
     std::string call_key;           // the call a trace is asked for
     std::string outcome;            // the /calls/recent filter; empty for every outcome
+    std::string asset;              // Kind::page: index.html, page.js or page.css
     std::string what;               // "GET /calls/1002" for logs: escaped and bounded
     bool bad_token = false;         // a wrong bearer token was presented (worth a warning)
 };

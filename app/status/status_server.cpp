@@ -2,8 +2,10 @@
 
 #include "logging/handler_guard.hpp"
 #include "logging/rate_limit.hpp"
+#include "status/live_events.hpp"
 #include "status/openapi_document.hpp"
 #include "status/status_routes.hpp"
+#include "status/web_assets.hpp"
 #include "wire/wire_text.hpp"
 
 #include <cpprest/http_listener.h>
@@ -72,8 +74,8 @@ class StatusServer::Impl {
           routes_{options_.token, options_.max_body_bytes},
           source_(source),
           metrics_(metrics),
-          guard_(std::make_shared<logging::HandlerGuard>("status API", options_.on_handler_error)) {
-    }
+          guard_(std::make_shared<logging::HandlerGuard>("status API", options_.on_handler_error)),
+          live_(std::make_shared<LiveEvents>(options_.live, guard_)) {}
 
     ~Impl() { stop(); }
 
@@ -95,6 +97,7 @@ class StatusServer::Impl {
             listener_.reset();
             return false;
         }
+        source_.watch(live_);
         spdlog::info("status API listening on {}:{}{}", options_.host, options_.port,
                      options_.token.empty() ? " (STATUS_TOKEN unset: only /health is served)" : "");
         return true;
@@ -111,6 +114,13 @@ class StatusServer::Impl {
             }
             pending_.clear();
         }
+        // The page's streams end first: an open stream would hold the listener's close, and
+        // closing it cuts a stream whose end has not gone out yet.
+        live_->close_all();
+        if (!live_->wait_ended(std::chrono::seconds(1)))
+            spdlog::warn(
+                "status API: a live page stream did not end in 1 s (a client that "
+                "reads nothing); closing anyway");
         std::vector<pplx::task<void>> replies;
         for (auto& p : waiting) {
             if (auto t = p->finish(error_response(503, "status API shutting down"))) {
@@ -227,6 +237,10 @@ class StatusServer::Impl {
         switch (r.kind) {
             case Route::Kind::reply:
                 return reply_now(request, to_http(r.reply));
+            case Route::Kind::page:
+                return reply_now(request, page_asset(r.asset));
+            case Route::Kind::events:
+                return serve_events(request, r);
             case Route::Kind::openapi: {
                 http::http_response doc(200);
                 doc.set_body(std::string(openapi_document()), "application/json");
@@ -257,6 +271,58 @@ class StatusServer::Impl {
             case Route::Kind::answer:
                 return read_body_then_answer(request, r);
         }
+    }
+
+    static http::http_response page_asset(const std::string& name) {
+        const WebAsset* asset = web_asset(name);
+        if (asset == nullptr) return error_response(404, "no such page file");
+        http::http_response r(200);
+        r.set_body(std::string(asset->body), std::string(asset->content_type));
+        // Nothing but this server's own files, no framing: the page holds the API token.
+        r.headers().add("Content-Security-Policy",
+                        "default-src 'none'; script-src 'self'; style-src 'self'; "
+                        "connect-src 'self'; img-src 'self' data:; form-action 'self'; "
+                        "frame-ancestors 'none'; base-uri 'none'");
+        r.headers().add("X-Content-Type-Options", "nosniff");
+        r.headers().add("Referrer-Policy", "no-referrer");
+        r.headers().add("Cache-Control", "no-cache");
+        return r;
+    }
+
+    // GET /events: the reply's body stays open; the hub writes each view into it.
+    void serve_events(http::http_request& request, const Route& r) {
+        auto opened = live_->open();
+        if (!opened) {
+            spdlog::warn("status: {}: no room for another live client", r.what);
+            return reply_now(request, error_response(503, "too many live page clients"));
+        }
+        const std::uint64_t id = opened->first;
+        http::http_response response(200);
+        response.set_body(opened->second.create_istream(), "text/event-stream");
+        response.headers().add("Cache-Control", "no-store");
+        response.headers().add("X-Accel-Buffering", "no");  // a proxy in front must not buffer
+        spdlog::debug("status: {} -> 200, live client {} ({} open)", r.what, id, live_->clients());
+        std::weak_ptr<LiveEvents> weak = live_;
+        try {
+            request.reply(std::move(response)).then([weak, id](pplx::task<void> t) {
+                try {
+                    t.wait();
+                } catch (const std::exception& e) {
+                    spdlog::debug("status: live client {} left: {}", id, e.what());
+                } catch (...) {
+                }
+                if (auto live = weak.lock()) live->gone(id);
+            });
+        } catch (...) {
+            live_->gone(id);  // no reply went out: its stream is over before it began
+            throw;
+        }
+        // Without a first view the page still gets the next change: nothing to undo on a throw.
+        guard_->run("live source", [&] {
+            source_.live([weak, id](LiveView view) {
+                if (auto live = weak.lock()) live->send_to(id, view);
+            });
+        });
     }
 
     // A wrong token is worth a line, but a client guessing tokens must not flood the log.
@@ -335,6 +401,8 @@ class StatusServer::Impl {
     // Counts what a handler did not expect; shared with the source's callbacks, which may
     // come after the server is gone.
     std::shared_ptr<logging::HandlerGuard> guard_;
+
+    std::shared_ptr<LiveEvents> live_;  // GET /events clients; the controller feeds it
 
     std::unique_ptr<http::experimental::listener::http_listener> listener_;
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "metrics/registry.hpp"
+#include "status/live_events.hpp"
 #include "status/status_source.hpp"
 
 #include <chrono>
@@ -18,15 +19,17 @@ struct StatusServerOptions {
     std::size_t max_body_bytes = 4096;              // POST bodies are tiny; anything bigger is 413
     std::chrono::milliseconds close_timeout{3000};  // stop() gives up on a stuck close after it
     std::function<void()> on_handler_error;         // once per exception a handler did not expect
+    LiveEvents::Limits live;                        // GET /events: clients, backlog, heartbeat
 };
 
 // The status REST API on a cpprestsdk http_listener:
 //   GET /health, GET /ready, GET /calls[?call_uuid=U], GET /calls/{dn},
-//   POST /calls/{dn}/answer, GET /metrics.
-// Every route but /health needs `Authorization: Bearer <token>`. Requests are served on
-// cpprestsdk's threads; the controller is reached only through StatusSource callbacks, each
-// with a deadline, so a busy controller slows no thread of the server and is never blocked.
-// `source` and `metrics` must outlive the server.
+//   POST /calls/{dn}/answer, GET /metrics, GET /calls/recent, GET /calls/{id}/trace,
+//   GET /openapi.json, and the live web page: GET / (with /page.js, /page.css), GET /events.
+// Every route but /health, /openapi.json and the page's files needs `Authorization: Bearer
+// <token>`. Requests are served on cpprestsdk's threads; the controller is reached only through
+// StatusSource callbacks, each with a deadline, so a busy controller slows no thread of the server
+// and is never blocked. `source` and `metrics` must outlive the server.
 class StatusServer {
   public:
     StatusServer(StatusServerOptions options, StatusSource& source,

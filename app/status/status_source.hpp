@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,32 @@ struct RecentCallView {
     std::size_t steps = 0;
 };
 
+// NOTIFY talk -> Genesys leg answered, per DN, over the last window (the web page's figures).
+struct DnLatencyView {
+    std::string dn;
+    std::size_t answers = 0;  // answered after a NOTIFY talk within the window
+    double p50_ms = 0, p95_ms = 0, max_ms = 0, last_ms = 0;
+};
+
+// What the live web page shows, taken at one instant on the controller's thread.
+struct LiveView {
+    std::uint64_t seq = 0;  // increases with every view: a client keeps the newest
+    std::int64_t now_ms = 0;
+    std::vector<CallView> calls;
+    std::vector<RecentCallView> recent;  // newest first, bounded
+    std::vector<DnLatencyView> latency;  // by DN
+    std::int64_t latency_window_s = 0;
+};
+
+// Told of every change while it watches; called on the controller's thread, so it must only
+// hand the view on and return.
+class LiveWatcher {
+  public:
+    virtual ~LiveWatcher() = default;
+    virtual bool watching() const = 0;        // any client listening: else no view is built
+    virtual void changed(LiveView view) = 0;  // coalesced: at most a few per second
+};
+
 struct Readiness {
     bool ari_required, ari_up, ami_required, ami_up, hep_required, hep_up;
     // Active/standby (REDIS_URL): a standby is ready without ARI, AMI or HEP.
@@ -68,6 +95,10 @@ class StatusSource {  // implemented by the controller; callbacks may be called 
                        std::function<void(std::optional<TraceView>)> done) = 0;
     virtual void recent_calls(
         std::function<void(std::vector<RecentCallView>)> done) = 0;  // newest first
+    // The page's view now (for a client that just connected).
+    virtual void live(std::function<void(LiveView)> done) { done(LiveView{}); }
+    // From now on, `watcher` hears of changes while it lives and watches.
+    virtual void watch(std::weak_ptr<LiveWatcher> /*watcher*/) {}
 };
 
 }  // namespace talkgate::status

@@ -116,6 +116,31 @@ void FakeSource::recent_calls(std::function<void(std::vector<status::RecentCallV
     deliver([done = std::move(done), snapshot = std::move(snapshot)] { done(snapshot); });
 }
 
+void FakeSource::live(std::function<void(status::LiveView)> done) {
+    if (mode_ == Mode::throwing) throw std::runtime_error("fake source: live() throws");
+    status::LiveView snapshot;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        snapshot = live_;
+    }
+    deliver([done = std::move(done), snapshot = std::move(snapshot)] { done(snapshot); });
+}
+
+void FakeSource::watch(std::weak_ptr<status::LiveWatcher> watcher) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    watcher_ = std::move(watcher);
+}
+
+void FakeSource::set_live(status::LiveView view) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_ = std::move(view);
+}
+
+std::shared_ptr<status::LiveWatcher> FakeSource::watcher() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return watcher_.lock();
+}
+
 void FakeSource::set_trace(status::TraceView trace) {
     std::lock_guard<std::mutex> lock(mutex_);
     traces_[trace.call.id] = std::move(trace);

@@ -42,7 +42,12 @@ class FakeSource : public status::StatusSource {
     void trace(const std::string& id,
                std::function<void(std::optional<status::TraceView>)> done) override;
     void recent_calls(std::function<void(std::vector<status::RecentCallView>)> done) override;
+    void live(std::function<void(status::LiveView)> done) override;
+    void watch(std::weak_ptr<status::LiveWatcher> watcher) override;
 
+    // Plays the controller's side of the live page: the view live() gives, and a change.
+    void set_live(status::LiveView view);
+    std::shared_ptr<status::LiveWatcher> watcher() const;  // null before the server started
     void set_calls(std::vector<status::CallView> calls);
     void set_trace(status::TraceView trace);  // served for trace.call.id
     void set_recent(std::vector<status::RecentCallView> recent);
@@ -61,6 +66,8 @@ class FakeSource : public status::StatusSource {
     std::vector<status::CallView> calls_;
     std::map<std::string, status::TraceView> traces_;
     std::vector<status::RecentCallView> recent_;
+    status::LiveView live_;
+    std::weak_ptr<status::LiveWatcher> watcher_;
     status::Readiness readiness_{true, true, true, true, true, true};
     std::map<std::string, status::AnswerOutcome> answers_;
     std::vector<std::string> answer_requests_;

@@ -4,7 +4,9 @@
 #include "lab_env.hpp"
 #include "metrics/talkgate_metrics.hpp"
 #include "openapi_check.hpp"
+#include "status/live_events.hpp"
 #include "status/openapi_document.hpp"
+#include "status/status_json.hpp"
 #include "status/status_routes.hpp"
 #include "status/status_server.hpp"
 #include "status_test_support.hpp"
@@ -130,6 +132,31 @@ TEST(OpenApi, EveryStatusReplyFitsItsSchema) {
         ASSERT_FALSE(body.is_discarded());
         EXPECT_EQ(joined(schema_problems(doc, *schema, body)), "");
     }
+}
+
+// GET /events carries LiveViews: each event's data is one, fitting the document's schema.
+TEST(OpenApi, TheLivePagesEventsCarryLiveViewsThatFitTheirSchema) {
+    const json doc = read_json("app/status/openapi.json");
+    status::LiveView v;
+    v.seq = 7;
+    v.now_ms = 1700000000000;
+    status::CallView c = make_call("g1", "1002", std::string("\xe9U\nnext", 6), "ringing");
+    v.calls = {c};
+    v.recent = {status::RecentCallView{c, "genesys_hangup", 9, 11}};
+    v.latency = {{"1002", 2, 8.5, 12.25, 12.25, 8.5}};
+    v.latency_window_s = 3600;
+    EXPECT_EQ(
+        joined(schema_problems(doc, doc["components"]["schemas"]["LiveView"], status::to_json(v))),
+        "");
+    const std::string frame = status::live_event_frame(v);
+    const std::string head = "event: view\nid: 7\ndata: ";
+    ASSERT_EQ(frame.substr(0, head.size()), head);
+    ASSERT_EQ(frame.substr(frame.size() - 2), "\n\n");
+    const std::string data = frame.substr(head.size(), frame.size() - head.size() - 2);
+    EXPECT_EQ(data.find('\n'), std::string::npos);  // one data line, whatever the wire sent
+    const json parsed = json::parse(data, nullptr, false);
+    EXPECT_EQ(joined(schema_problems(doc, doc["components"]["schemas"]["LiveView"], parsed)), "");
+    EXPECT_EQ(parsed["latency"][0]["p95_ms"], 12.25);
 }
 
 TEST(OpenApi, TheStatusServerServesTheCompiledInDocumentWithoutAToken) {

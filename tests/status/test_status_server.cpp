@@ -248,7 +248,7 @@ TEST_F(StatusServerTest, BadInputGetsA4xxWithAJsonError) {
     expect_json_error(get("/calls?call_uuid="), 400);
     expect_json_error(get("/calls?call_uuid=a%20b"), 400);
     expect_json_error(get("/nope"), 404);
-    expect_json_error(get("/"), 404);
+    expect_json_error(get("/index.htm"), 404);
     expect_json_error(get("/calls/1002/hangup"), 404);
     expect_json_error(get("/calls/1002/answer"), 405);
     expect_json_error(post("/calls"), 405);

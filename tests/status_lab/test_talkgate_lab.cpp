@@ -7,6 +7,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
@@ -576,6 +577,40 @@ TEST_F(TalkgateLabTest, SigtermEndsTalkgateWhileStatusConnectionsStayOpen) {
     EXPECT_EQ(how, "exit 0");
     EXPECT_NE(process_->log().find("stay up in Asterisk"), std::string::npos);
     EXPECT_EQ(process_->log().find("did not close"), std::string::npos);
+}
+
+// The live web page keeps GET /events open: SIGTERM ends those streams first (the listener's
+// close would otherwise wait on them), so talkgate still exits at once.
+TEST_F(TalkgateLabTest, SigtermEndsTalkgateWhileLivePageStreamsAreOpen) {
+    start();
+    namespace asio = boost::asio;
+    asio::io_context io;
+    const asio::ip::tcp::endpoint status(asio::ip::make_address("127.0.0.1"), status_port());
+    std::vector<std::unique_ptr<asio::ip::tcp::socket>> streams;
+    for (int i = 0; i < 2; ++i) {
+        auto& s = streams.emplace_back(std::make_unique<asio::ip::tcp::socket>(io));
+        s->connect(status);
+        asio::write(*s, asio::buffer("GET /events HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " +
+                                     token_ + "\r\n\r\n"));
+    }
+    for (auto& s : streams) {  // each has its head and the controller's first view
+        asio::streambuf got;
+        asio::read_until(*s, got, "event: view");
+        const std::string text(asio::buffers_begin(got.data()), asio::buffers_end(got.data()));
+        EXPECT_NE(text.find("text/event-stream"), std::string::npos) << text;
+    }
+
+    const std::string how = process_->stop(15s);
+    EXPECT_EQ(how, "exit 0");
+    EXPECT_EQ(process_->log().find("did not close"), std::string::npos);
+    for (auto& s : streams) {  // the server ended each stream: the last chunk, then EOF
+        asio::streambuf rest;
+        boost::system::error_code ec;
+        asio::read(*s, rest, ec);
+        EXPECT_EQ(ec, asio::error::eof);
+        const std::string text(asio::buffers_begin(rest.data()), asio::buffers_end(rest.data()));
+        EXPECT_NE(text.find("0\r\n\r\n"), std::string::npos) << text;
+    }
 }
 
 }  // namespace

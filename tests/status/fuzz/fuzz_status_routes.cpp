@@ -1,9 +1,9 @@
 // libFuzzer target: the status API's routing. The bytes are one request:
 //   METHOD\nPATH\nQUERY\nName: value\n...\n\nBODY
 // route() and the body check answer every request with a reply or a route; no exception
-// escapes (the target fails on any), every reply is JSON in valid UTF-8, nothing but /health
-// is served without the token, and the controller's replies built from the request's values
-// (a DN, a CallUUID, a detail) are valid JSON too.
+// escapes (the target fails on any), every reply is JSON in valid UTF-8, nothing but /health,
+// the contract and the web page's files is served without the token, and the controller's replies
+// built from the request's values (a DN, a CallUUID, a detail) are valid JSON too.
 #include "status/status_routes.hpp"
 #include "wire/wire_text.hpp"
 
@@ -75,9 +75,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (r.reply.status == 200 && head.method != "GET") __builtin_trap();
             return 0;
         }
-        if (r.kind == Route::Kind::openapi) {
+        if (r.kind == Route::Kind::openapi || r.kind == Route::Kind::page) {
             if (head.method != "GET") __builtin_trap();
-            return 0;  // the document, served as it is
+            if (r.kind == Route::Kind::page && r.asset != "index.html" && r.asset != "page.js" &&
+                r.asset != "page.css")
+                __builtin_trap();  // only the page's own files
+            return 0;              // the document or the page's files, served as they are
         }
         if (!has_token) __builtin_trap();  // only /health and the document without the token
         if (r.kind == Route::Kind::trace && !talkgate::wire::is_token(r.call_key, 128))
