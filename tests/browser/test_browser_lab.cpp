@@ -3,6 +3,7 @@
 // agent-endpoint template (DTLS-SRTP, ICE, opus), talkgate runs in-process, sipp plays Genesys
 // and echoes the RTP it receives. The page's driver (driver.mjs) is the agent desktop's bridge.
 #include "controller_harness.hpp"
+#include "node_driver.hpp"
 
 #include <cpprest/http_client.h>
 #include <gtest/gtest.h>
@@ -19,129 +20,37 @@
 namespace talkgate::test {
 namespace {
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-bool file_exists(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0;
-}
-
-// The browser agent: node driver.mjs (and the Chromium it runs) in a process group of its own,
-// so that nothing of it outlives the test. Artefacts (screenshot, page log) stay in the build
-// tree under browser-artefacts/TEST.
+// The browser agent: node driver.mjs (and the Chromium it runs). Artefacts (screenshot, page
+// log) stay in the build tree under browser-artefacts/TEST.
 class BrowserAgent {
   public:
-    BrowserAgent(const LabEnv& lab, const std::string& mode, const std::string& library) {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        artefacts_ = std::string(TALKGATE_BROWSER_ARTEFACTS) + "/" + info->name();
-        run_command("rm -rf '" + artefacts_ + "' && mkdir -p '" + artefacts_ + "'", 10s);
-        const std::string driver = source_dir() + "/tests/browser/driver.mjs";
-        std::vector<std::string> env = {"TALKGATE_BROWSER_WSS=" + lab["LAB_WSS_URL"],
-                                        "TALKGATE_BROWSER_DN=1002",
-                                        "TALKGATE_BROWSER_PASSWORD=" + lab["LAB_AGENT_PASSWORD"],
-                                        "TALKGATE_BROWSER_CERT=" + lab["LAB_TLS_CERT"],
-                                        "TALKGATE_BROWSER_MODE=" + mode,
-                                        "TALKGATE_BROWSER_ARTEFACTS=" + artefacts_,
-                                        "TALKGATE_BROWSER_LIFETIME_S=90",
-                                        "TALKGATE_BROWSER_LIBRARY=" + library,
-                                        "PATH=/usr/bin:/bin",
-                                        "HOME=" + artefacts_};
-        const std::string out = artefacts_ + "/driver.out";
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::setpgid(0, 0);
-            std::FILE* f = std::freopen(out.c_str(), "w", stdout);
-            if (f == nullptr || ::dup2(STDOUT_FILENO, STDERR_FILENO) < 0) ::_exit(126);
-            std::vector<char*> envp;
-            for (auto& e : env) envp.push_back(e.data());
-            envp.push_back(nullptr);
-            const char* argv[] = {"node", driver.c_str(), nullptr};
-            ::execve("/usr/bin/node", const_cast<char* const*>(argv), envp.data());
-            ::_exit(127);
-        }
-        if (pid_ < 0) throw std::runtime_error("fork failed");
-        ::setpgid(pid_, pid_);
-        // Chromium's start plus the WSS registration: seconds on a loaded 2-core machine.
-        wait_until(
-            [this] {
-                return file_exists(artefacts_ + "/ready") || file_exists(artefacts_ + "/failed") ||
-                       exited();
-            },
-            45s, 200ms);
-        url_ = read_file(artefacts_ + "/ready");
-    }
+    BrowserAgent(const LabEnv& lab, const std::string& mode, const std::string& library)
+        : driver_("driver.mjs",
+                  {"TALKGATE_BROWSER_WSS=" + lab["LAB_WSS_URL"], "TALKGATE_BROWSER_DN=1002",
+                   "TALKGATE_BROWSER_PASSWORD=" + lab["LAB_AGENT_PASSWORD"],
+                   "TALKGATE_BROWSER_CERT=" + lab["LAB_TLS_CERT"], "TALKGATE_BROWSER_MODE=" + mode,
+                   "TALKGATE_BROWSER_ARTEFACTS=" + artefacts(), "TALKGATE_BROWSER_LIFETIME_S=90",
+                   "TALKGATE_BROWSER_LIBRARY=" + library},
+                  artefacts(), "/control/quit") {}
 
-    ~BrowserAgent() {
-        if (pid_ <= 0) return;
-        if (!url_.empty() && !exited()) {
-            try {
-                post("/control/quit");
-            } catch (const std::exception&) {
-            }
-        }
-        if (!wait_until([this] { return exited(); }, 15s, 100ms)) ::kill(-pid_, SIGKILL);
-        ::kill(-pid_, SIGKILL);  // whatever the driver left in its group
-        if (!exited()) ::waitpid(pid_, nullptr, 0);
-    }
-
-    bool ready() const { return !url_.empty(); }
-    const std::string& url() const { return url_; }
-    std::string diagnostics() const {
-        return "\n--- driver.out\n" + read_file(artefacts_ + "/driver.out") + "--- driver.log\n" +
-               read_file(artefacts_ + "/driver.log") + "--- failed\n" +
-               read_file(artefacts_ + "/failed");
-    }
-
-    nlohmann::json state() {
-        web::http::client::http_client_config hc;
-        hc.set_timeout(5s);
-        web::http::client::http_client c(url_, hc);
-        auto body = c.request(web::http::methods::GET, "/state").get().extract_string().get();
-        return nlohmann::json::parse(body);
-    }
-
-    void post(const std::string& path) {
-        web::http::client::http_client_config hc;
-        hc.set_timeout(5s);
-        web::http::client::http_client c(url_, hc);
-        c.request(web::http::methods::POST, path).get();
-    }
+    bool ready() const { return driver_.ready(); }
+    const std::string& url() const { return driver_.url(); }
+    std::string diagnostics() const { return driver_.diagnostics(); }
+    void post(const std::string& path) { driver_.request("POST", path); }
 
     // Waits until the page's state satisfies `done`; returns the last state read.
     template <class F>
     nlohmann::json wait_state(F&& done, std::chrono::milliseconds deadline) {
-        nlohmann::json last;
-        wait_until(
-            [&] {
-                try {
-                    last = state();
-                } catch (const std::exception& e) {
-                    last = {{"error", e.what()}};
-                    return false;
-                }
-                return done(last);
-            },
-            deadline, 250ms);
-        return last;
+        return driver_.wait_for("/state", std::forward<F>(done), deadline);
     }
 
   private:
-    bool exited() {
-        if (done_) return true;
-        int status = 0;
-        done_ = ::waitpid(pid_, &status, WNOHANG) == pid_;
-        return done_;
+    static std::string artefacts() {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        return std::string(TALKGATE_BROWSER_ARTEFACTS) + "/" + info->name();
     }
 
-    pid_t pid_ = -1;
-    bool done_ = false;
-    std::string artefacts_;
-    std::string url_;
+    NodeDriver driver_;
 };
 
 bool status_is(const nlohmann::json& s, const std::string& prefix) {
