@@ -129,6 +129,14 @@ void ActiveStandby::trace(const std::string& id,
     controller_.trace(id, std::move(done));
 }
 
+void ActiveStandby::live(std::function<void(status::LiveView)> done) {
+    controller_.live(std::move(done));
+}
+
+void ActiveStandby::watch(std::weak_ptr<status::LiveWatcher> watcher) {
+    controller_.watch(std::move(watcher));
+}
+
 void ActiveStandby::recent_calls(std::function<void(std::vector<status::RecentCallView>)> done) {
     controller_.recent_calls(std::move(done));
 }

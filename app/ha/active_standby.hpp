@@ -46,6 +46,8 @@ class ActiveStandby : public status::StatusSource {
     void trace(const std::string& id,
                std::function<void(std::optional<status::TraceView>)> done) override;
     void recent_calls(std::function<void(std::vector<status::RecentCallView>)> done) override;
+    void live(std::function<void(status::LiveView)> done) override;
+    void watch(std::weak_ptr<status::LiveWatcher> watcher) override;
 
   private:
     void activate(std::int64_t fence);

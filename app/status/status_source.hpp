@@ -96,9 +96,9 @@ class StatusSource {  // implemented by the controller; callbacks may be called 
     virtual void recent_calls(
         std::function<void(std::vector<RecentCallView>)> done) = 0;  // newest first
     // The page's view now (for a client that just connected).
-    virtual void live(std::function<void(LiveView)> done) { done(LiveView{}); }
+    virtual void live(std::function<void(LiveView)> done) = 0;
     // From now on, `watcher` hears of changes while it lives and watches.
-    virtual void watch(std::weak_ptr<LiveWatcher> /*watcher*/) {}
+    virtual void watch(std::weak_ptr<LiveWatcher> watcher) = 0;
 };
 
 }  // namespace talkgate::status
