@@ -4,6 +4,7 @@
 #include "metrics/talkgate_metrics.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 #include <unistd.h>
 
@@ -82,6 +83,10 @@ bool ActiveStandby::start(std::string& error) {
         end_process_(kSteppedDown);
     };
     lease_ = std::make_shared<GatewayLease>(io_, redis_, lo, std::move(hooks));
+    CallDirectory::Options co;
+    co.gateway = config_.ari_app + "@" + config_.gateway_id;
+    directory_ = std::make_shared<CallDirectory>(
+        io_, redis_, co, [&c = controller_](auto done) { c.calls(std::move(done)); });
     *lease_slot = lease_;
     spdlog::info("standby for {} (Redis {}, lease ttl {} ms, holder {})", lo.key,
                  describe(*endpoint), lo.ttl.count(), lo.holder);
@@ -98,17 +103,30 @@ void ActiveStandby::activate(std::int64_t fence) {
     if (!controller_.start(error)) {
         spdlog::critical("cannot start as active: {}", error);
         end_process_(1);
+        return;
     }
+    directory_->start_publishing(fence);
 }
 
 void ActiveStandby::stop() {
     if (!lease_) return;
+    directory_->stop();
     // Redis closes once the lease is handed back (or that failed: each command has a deadline).
     lease_->stop([redis = redis_] { redis->stop(); });
 }
 
 void ActiveStandby::calls(std::function<void(std::vector<status::CallView>)> done) {
     controller_.calls(std::move(done));
+}
+
+void ActiveStandby::all_calls(std::function<void(std::vector<status::CallView>)> done) {
+    // From the status API's thread: the directory and its Redis client live on the io thread.
+    boost::asio::post(io_, [directory = directory_, done = std::move(done)]() mutable {
+        if (directory)
+            directory->all_calls(std::move(done));
+        else
+            done({});
+    });
 }
 
 status::Readiness ActiveStandby::readiness() const {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "ha/call_directory.hpp"
 #include "ha/gateway_lease.hpp"
 #include "ha/redis_client.hpp"
 #include "status/status_source.hpp"
@@ -23,7 +24,8 @@ namespace talkgate::ha {
 // One talkgate of an active/standby pair (REDIS_URL set): the controller starts (ARI, AMI,
 // HEP; its resync adopts the live calls) only once this process holds the gateway's lease,
 // and the process ends when another one was elected meanwhile (systemd or Docker start it
-// again, as a standby). Also the status API's source: the controller's, plus the role.
+// again, as a standby). Also the status API's source: the controller's, plus the role and
+// every gateway's calls.
 class ActiveStandby : public status::StatusSource {
   public:
     // Exit code when another talkgate took the lease (EX_TEMPFAIL): start again as standby.
@@ -40,6 +42,8 @@ class ActiveStandby : public status::StatusSource {
 
     // status::StatusSource: the controller's answers; readiness with the role.
     void calls(std::function<void(std::vector<status::CallView>)> done) override;
+    // Every gateway's: this one's from the controller, the others' from Redis.
+    void all_calls(std::function<void(std::vector<status::CallView>)> done) override;
     status::Readiness readiness() const override;
     void request_answer(const std::string& dn,
                         std::function<void(status::AnswerOutcome, std::string)> done) override;
@@ -59,6 +63,7 @@ class ActiveStandby : public status::StatusSource {
     std::function<void(int)> end_process_;
     std::shared_ptr<RedisClient> redis_;
     std::shared_ptr<GatewayLease> lease_;
+    std::shared_ptr<CallDirectory> directory_;  // publishes while active, reads for scope=all
 };
 
 // The lease key of a gateway: talkgate:lease:{<ARI app>@<gateway id>}.

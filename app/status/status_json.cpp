@@ -15,20 +15,22 @@ nlohmann::json peer(bool required, bool up) {
 }  // namespace
 
 nlohmann::json to_json(const CallView& c) {
-    return {{"id", c.id},
-            {"dn", c.dn},
-            {"state", c.state},
-            {"call_id", c.call_id},
-            {"call_uuid", c.call_uuid},
-            {"genesys_channel", c.genesys_channel},
-            {"agent_channel", c.agent_channel},
-            {"bridge", c.bridge},
-            {"policy", c.policy},
-            {"held", c.held},
-            {"created_ms", c.created_ms},
-            {"ringing_ms", optional_ms(c.ringing_ms)},
-            {"notify_talk_ms", optional_ms(c.notify_talk_ms)},
-            {"answered_ms", optional_ms(c.answered_ms)}};
+    nlohmann::json j = {{"id", c.id},
+                        {"dn", c.dn},
+                        {"state", c.state},
+                        {"call_id", c.call_id},
+                        {"call_uuid", c.call_uuid},
+                        {"genesys_channel", c.genesys_channel},
+                        {"agent_channel", c.agent_channel},
+                        {"bridge", c.bridge},
+                        {"policy", c.policy},
+                        {"held", c.held},
+                        {"created_ms", c.created_ms},
+                        {"ringing_ms", optional_ms(c.ringing_ms)},
+                        {"notify_talk_ms", optional_ms(c.notify_talk_ms)},
+                        {"answered_ms", optional_ms(c.answered_ms)}};
+    if (!c.gateway.empty()) j["gateway"] = c.gateway;
+    return j;
 }
 
 nlohmann::json to_json(const TraceStepView& s) {

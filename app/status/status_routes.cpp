@@ -108,9 +108,17 @@ const char* token_problem(const RequestHead& head, const std::string& token) {
     return "";
 }
 
-// A query's filters: call_uuid, and with `more` also dn and outcome; false with `error` set for
-// any other key or a value that is not what the key needs.
-bool filters_of(std::string_view query, bool more, Route& r, Reply& error) {
+// Which query keys a route takes.
+struct QueryKeys {
+    bool call_uuid = false;
+    bool dn_outcome = false;  // /calls/recent's dn and outcome
+    bool scope = false;       // scope=local|all
+};
+
+// A query's filters; false with `error` set for a key the route does not take or a value that
+// is not what the key needs.
+bool filters_of(std::string_view query, QueryKeys keys, Route& r, Reply& error) {
+    const bool more = keys.dn_outcome;
     std::size_t start = 0;
     while (start < query.size()) {
         auto end = query.find('&', start);
@@ -121,7 +129,13 @@ bool filters_of(std::string_view query, bool more, Route& r, Reply& error) {
         const auto eq = pair.find('=');
         const auto key = percent_decoded(pair.substr(0, eq));
         auto value = percent_decoded(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-        if (key && *key == "call_uuid") {
+        if (keys.scope && key && *key == "scope") {
+            if (!value || (*value != "all" && *value != "local")) {
+                error = error_reply(400, "invalid scope: expected local or all");
+                return false;
+            }
+            r.all_gateways = *value == "all";
+        } else if (keys.call_uuid && key && *key == "call_uuid") {
             if (!value || !wire::valid_call_uuid(*value)) {
                 error = error_reply(
                     400, "invalid call_uuid: expected 1 to 128 visible ASCII characters");
@@ -141,10 +155,14 @@ bool filters_of(std::string_view query, bool more, Route& r, Reply& error) {
             }
             r.outcome = std::move(*value);
         } else {
-            error = error_reply(
-                400, "unknown query parameter '" +
-                         wire::escaped(key ? *key : std::string(pair), 120) +
-                         (more ? "' (only dn, call_uuid, outcome)" : "' (only call_uuid)"));
+            std::string known;
+            for (auto [on, name] :
+                 {std::pair{keys.dn_outcome, "dn"}, std::pair{keys.call_uuid, "call_uuid"},
+                  std::pair{keys.dn_outcome, "outcome"}, std::pair{keys.scope, "scope"}})
+                if (on) known += (known.empty() ? "" : ", ") + std::string(name);
+            error = error_reply(400, "unknown query parameter '" +
+                                         wire::escaped(key ? *key : std::string(pair), 120) +
+                                         "' (only " + known + ")");
             return false;
         }
     }
@@ -246,7 +264,8 @@ Route route(const RequestHead& head, const RouteSettings& settings) {
         if (seg.size() == 1) {
             if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
             Reply error;
-            if (!filters_of(head.query, false, r, error)) return replied(std::move(error), what);
+            if (!filters_of(head.query, {true, false, true}, r, error))
+                return replied(std::move(error), what);
             r.kind = Route::Kind::calls;
             r.what = "GET /calls";
             return r;
@@ -254,7 +273,8 @@ Route route(const RequestHead& head, const RouteSettings& settings) {
         if (seg.size() == 2 && seg[1] == "recent") {
             if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
             Reply error;
-            if (!filters_of(head.query, true, r, error)) return replied(std::move(error), what);
+            if (!filters_of(head.query, {true, true, false}, r, error))
+                return replied(std::move(error), what);
             r.kind = Route::Kind::recent;
             r.what = "GET /calls/recent";
             return r;
@@ -278,6 +298,9 @@ Route route(const RequestHead& head, const RouteSettings& settings) {
         }
         if (seg.size() == 2) {
             if (method != "GET") return replied(method_not_allowed(method, "GET"), what);
+            Reply error;
+            if (!filters_of(head.query, {false, false, true}, r, error))
+                return replied(std::move(error), what);
             r.kind = Route::Kind::calls;
             r.dn = seg[1];
             r.what = "GET /calls/" + seg[1];

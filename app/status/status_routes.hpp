@@ -51,6 +51,7 @@ struct Route {
     std::string call_key;           // the call a trace is asked for
     std::string outcome;            // the /calls/recent filter; empty for every outcome
     std::string asset;              // Kind::page: index.html, page.js or page.css
+    bool all_gateways = false;      // /calls?scope=all: every gateway's calls (Redis)
     std::string what;               // "GET /calls/1002" for logs: escaped and bounded
     bool bad_token = false;         // a wrong bearer token was presented (worth a warning)
 };

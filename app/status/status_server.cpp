@@ -255,7 +255,13 @@ class StatusServer::Impl {
             }
             case Route::Kind::calls:
                 return fetch<std::vector<CallView>>(
-                    request, r, [this](auto done) { source_.calls(std::move(done)); },
+                    request, r,
+                    [this, all = r.all_gateways](auto done) {
+                        if (all)
+                            source_.all_calls(std::move(done));
+                        else
+                            source_.calls(std::move(done));
+                    },
                     [r](const std::vector<CallView>& calls) { return calls_reply(r, calls); });
             case Route::Kind::trace:
                 return fetch<std::optional<TraceView>>(

@@ -16,6 +16,7 @@ struct CallView {
     std::int64_t created_ms = 0;
     std::optional<std::int64_t> ringing_ms, notify_talk_ms, answered_ms;
     bool held = false;
+    std::string gateway;  // <ARI app>@<GATEWAY_ID> in a scope=all answer; empty otherwise
 };
 
 // One step of a call's ladder (see flow/call_trace.hpp); empty strings and 0 are "not given".
@@ -86,7 +87,11 @@ class StatusSource {  // implemented by the controller; callbacks may be called 
   public:
     virtual ~StatusSource() = default;
     virtual void calls(std::function<void(std::vector<CallView>)> done) = 0;  // all live calls
-    virtual Readiness readiness() const = 0;                                  // cheap, thread-safe
+    // Every gateway's live calls (GET /calls?scope=all); one process alone has only its own.
+    virtual void all_calls(std::function<void(std::vector<CallView>)> done) {
+        calls(std::move(done));
+    }
+    virtual Readiness readiness() const = 0;  // cheap, thread-safe
     virtual void request_answer(const std::string& dn,
                                 std::function<void(AnswerOutcome, std::string detail)> done) = 0;
     // The call with this id (the Genesys leg's channel id), live or recently ended; nullopt

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <map>
 #include <thread>
 
 namespace talkgate::test {
@@ -170,6 +171,46 @@ TEST_F(FailoverLabTest, RedisKilledAndRestartedDropsNothingAndNobodyChangesRole)
             return s_.first->metric("talkgate_calls_total", {{"outcome", "genesys_hangup"}}) == 2;
         },
         5s));
+}
+
+TEST_F(FailoverLabTest, EveryTalkgateAnswersForEveryGatewaysCalls) {
+    const std::string uuid_a = "UUID-SCOPE-A-" + random_token(6);
+    const std::string uuid_b = "UUID-SCOPE-B-" + random_token(6);
+    LabCall on_a(s_.lab_a, s_.agent(s_.lab_a, "1002", "agent_answer_on_notify.xml"),
+                 s_.genesys(s_.lab_a, "1002", "genesys_notify_talk.xml", uuid_a, 8000));
+    LabCall on_b(s_.lab_b, s_.agent(s_.lab_b, "1003", "agent_answer_on_notify.xml"),
+                 s_.genesys(s_.lab_b, "1003", "genesys_notify_talk.xml", uuid_b, 8000));
+    ASSERT_TRUE(s_.first->wait_call("1002", "connected").is_object());
+    ASSERT_TRUE(s_.other->wait_call("1003", "connected").is_object());
+
+    // Each active publishes once a second; the standby of A reads both from Redis.
+    json all;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            all = s_.second->get("/calls?scope=all").body;
+            return all.is_object() && all["count"] == 2;
+        },
+        5s))
+        << all.dump();
+    std::map<std::string, std::string> gateway_of;
+    for (const auto& c : all["calls"]) gateway_of[c["call_uuid"]] = c.value("gateway", "");
+    EXPECT_EQ(gateway_of[uuid_a], "talkgate@gw-a");
+    EXPECT_EQ(gateway_of[uuid_b], "talkgate@gw-b");
+    EXPECT_EQ(s_.second->get("/calls").body["count"], 0) << "a standby has no calls of its own";
+
+    // A's active finds B's call by DN, and only with scope=all.
+    auto of_dn = s_.first->get("/calls/1003?scope=all");
+    ASSERT_EQ(of_dn.status, 200) << of_dn.text;
+    ASSERT_EQ(of_dn.body["count"], 1) << of_dn.text;
+    EXPECT_EQ(of_dn.body["calls"][0]["call_uuid"], uuid_b);
+    EXPECT_EQ(of_dn.body["calls"][0]["gateway"], "talkgate@gw-b");
+    EXPECT_EQ(s_.first->get("/calls/1003").body["count"], 0);
+    EXPECT_EQ(s_.other->get("/calls?scope=all&call_uuid=" + uuid_a).body["count"], 1);
+
+    EXPECT_EQ(on_a.wait_success(30s, 20s), "") << on_a.output();
+    EXPECT_EQ(on_b.wait_success(30s, 20s), "") << on_b.output();
+    EXPECT_TRUE(
+        wait_until([&] { return s_.second->get("/calls?scope=all").body["count"] == 0; }, 5s));
 }
 
 }  // namespace

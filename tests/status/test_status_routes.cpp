@@ -85,6 +85,26 @@ TEST(StatusRoutes, RoutesAndTheirFilters) {
     EXPECT_EQ(answer.what, "POST /calls/1002/answer");
 }
 
+TEST(StatusRoutes, ScopeAllAsksForEveryGatewaysCalls) {
+    EXPECT_FALSE(talkgate::status::route(head("GET", "/calls"), kSettings).all_gateways);
+    auto every = talkgate::status::route(head("GET", "/calls", "scope=all&call_uuid=U"), kSettings);
+    EXPECT_EQ(every.kind, Route::Kind::calls);
+    EXPECT_TRUE(every.all_gateways);
+    EXPECT_EQ(every.call_uuid, "U");
+    auto of_dn = talkgate::status::route(head("GET", "/calls/1003", "scope=all"), kSettings);
+    EXPECT_EQ(of_dn.kind, Route::Kind::calls);
+    EXPECT_TRUE(of_dn.all_gateways);
+    EXPECT_EQ(of_dn.dn.value_or(""), "1003");
+    EXPECT_FALSE(
+        talkgate::status::route(head("GET", "/calls/1003", "scope=local"), kSettings).all_gateways);
+    for (const char* query : {"scope=", "scope=everything", "call_uuid=U"}) {
+        SCOPED_TRACE(query);
+        expect_error(talkgate::status::route(head("GET", "/calls/1003", query), kSettings), 400);
+    }
+    expect_error(talkgate::status::route(head("GET", "/calls/recent", "scope=all"), kSettings),
+                 400);
+}
+
 TEST(StatusRoutes, TraceAndRecentCallsRoutesAndFilters) {
     auto trace = talkgate::status::route(head("GET", "/calls/1733000000.42/trace"), kSettings);
     EXPECT_EQ(trace.kind, Route::Kind::trace);
