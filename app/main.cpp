@@ -100,6 +100,12 @@ int main(int argc, char** argv) {
                                                                            if (end_process)
                                                                                end_process(code);
                                                                        });
+        // Before the status API, whose threads read what start() sets up; the lease's hooks
+        // run on the io loop, so only once end_process is set.
+        if (!active_standby->start(error)) {
+            spdlog::critical("cannot start: {}", error);
+            return 1;
+        }
     } else if (!controller.start(error)) {
         spdlog::critical("cannot start: {}", error);
         return 1;
@@ -137,10 +143,6 @@ int main(int argc, char** argv) {
         spdlog::info("signal {}: stopping", sig);
         end_process(0);
     });
-    if (active_standby && !active_standby->start(error)) {
-        spdlog::critical("cannot start: {}", error);
-        end_process(1);
-    }
     // Handlers catch what they do not expect; this is the last line, so the loop never dies.
     auto run_guarded = [&](auto run) {
         for (;;) {

@@ -226,7 +226,12 @@ void RedisClient::fail(const char* reason, const std::string& detail) {
     pending_.clear();
     if (!stopped_) {
         count(reason);
-        if (was_up) spdlog::warn("Redis connection lost ({}): {}", reason, detail);
+        std::uint64_t held_back = 0;
+        if (was_up)
+            spdlog::warn("Redis connection lost ({}): {}", reason, detail);
+        else if (unreachable_log_.allow(held_back))
+            spdlog::warn("Redis at {} unreachable ({}): {}; retrying ({} more not logged)",
+                         describe(options_.endpoint), reason, detail, held_back);
     }
     for (auto& p : failed) finish(p.done, std::nullopt, detail);
     if (was_up && on_state_) guard_.run("state handler", [&] { on_state_(false, detail); });

@@ -3,6 +3,7 @@
 #include "ha/redis_url.hpp"
 #include "ha/resp_reader.hpp"
 #include "logging/handler_guard.hpp"
+#include "logging/rate_limit.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -92,6 +93,7 @@ class RedisClient : public std::enable_shared_from_this<RedisClient> {
     std::atomic<bool> up_{false};  // handshake done: commands go out
     std::chrono::milliseconds backoff_{0};
     std::minstd_rand jitter_{std::random_device{}()};
+    logging::RateLimit unreachable_log_{std::chrono::seconds(30)};  // failed connects, retried
 };
 
 }  // namespace talkgate::ha
