@@ -2,6 +2,7 @@
 // server-sent events that carries each change at once, bounded in clients and backlog, ended
 // before the listener closes.
 #include "metrics/talkgate_metrics.hpp"
+#include "polling.hpp"
 #include "status/live_events.hpp"
 #include "status/status_server.hpp"
 #include "status_test_support.hpp"
@@ -210,6 +211,26 @@ TEST_F(LivePageTest, NoMoreClientsThanTheLimit) {
     EXPECT_EQ(b.status_line(), "HTTP/1.1 200 OK");
     EventStreamClient c(port_, token_);
     EXPECT_EQ(c.status_line(), "HTTP/1.1 503 Service Unavailable");
+    EXPECT_TRUE(server_->stop());
+}
+
+// A page that went away is found by the next keep-alive comment, and its slot is free again.
+TEST_F(LivePageTest, AClientThatLeftIsForgottenAtTheNextKeepAlive) {
+    status::LiveEvents::Limits limits;
+    limits.max_clients = 1;
+    limits.heartbeat = 50ms;
+    start(limits);
+    auto gone = std::make_unique<EventStreamClient>(port_, token_);
+    EXPECT_EQ(gone->status_line(), "HTTP/1.1 200 OK");
+    EXPECT_EQ(EventStreamClient(port_, token_).status_line(), "HTTP/1.1 503 Service Unavailable");
+    gone.reset();
+    auto watcher = source_.watcher();
+    ASSERT_NE(watcher, nullptr);
+    EXPECT_TRUE(wait_until([&] { return !watcher->watching(); }, 5s));
+    EventStreamClient next(port_, token_);
+    EXPECT_EQ(next.status_line(), "HTTP/1.1 200 OK");
+    EXPECT_EQ(next.next_event(), "retry: 3000");
+    EXPECT_EQ(next.next_event(), ": keepalive");
     EXPECT_TRUE(server_->stop());
 }
 

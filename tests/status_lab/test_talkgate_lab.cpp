@@ -583,6 +583,12 @@ TEST_F(TalkgateLabTest, SigtermEndsTalkgateWhileStatusConnectionsStayOpen) {
 // close would otherwise wait on them), so talkgate still exits at once.
 TEST_F(TalkgateLabTest, SigtermEndsTalkgateWhileLivePageStreamsAreOpen) {
     start();
+    auto page = http("GET", "/", std::string());  // the page itself needs no token
+    EXPECT_EQ(page.status, 200);
+    EXPECT_NE(page.body.find("<form id=\"login\""), std::string::npos);
+    auto refused = http("GET", "/events", std::string());
+    EXPECT_EQ(refused.status, 401);
+    expect_fits_contract("GET", "/events", refused);
     namespace asio = boost::asio;
     asio::io_context io;
     const asio::ip::tcp::endpoint status(asio::ip::make_address("127.0.0.1"), status_port());
