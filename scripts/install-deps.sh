@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
 # Installs every build and test dependency of talkgate from Debian 12's packages. Idempotent:
 # when everything is installed already it only checks, and touches nothing.
+#   install-deps.sh          what the build, the tests and the benchmarks need
+#   install-deps.sh --build  only what building the talkgate binary needs (the image's build
+#                            stage: a third of the size, and on Docker's vfs every build step
+#                            copies the whole stage)
 set -euo pipefail
+build_only=no
+[ "${1:-}" = --build ] && build_only=yes
 
-packages=(
-    build-essential cmake ninja-build pkg-config git ccache
+build_packages=(
+    build-essential cmake ninja-build pkg-config
     libcpprest-dev libwebsocketpp-dev libboost-dev libboost-system-dev libssl-dev
     nlohmann-json3-dev libspdlog-dev libfmt-dev libhiredis-dev
-    libgtest-dev libgmock-dev libbenchmark-dev
+)
+if [ $build_only = yes ]; then
+    packages=("${build_packages[@]}")
+else
+    packages=("${build_packages[@]}" git ccache libgtest-dev libgmock-dev libbenchmark-dev
     clang libclang-rt-14-dev clang-format
     sip-tester debootstrap openssl curl python3 procps util-linux iproute2
     docker-compose
-    shellcheck systemd lintian help2man
-)
+    shellcheck systemd lintian help2man)
+fi
 browser_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/browser"
-# The browser tests' tools, only where their tests are: the talkgate image's build stage copies
-# this script alone and needs neither.
+# The browser tests' tools, only where their tests are and the tests are wanted.
+[ $build_only = yes ] && browser_dir=/nonexistent
 if [ -d "$browser_dir" ]; then
     packages+=(chromium nodejs)
 fi
