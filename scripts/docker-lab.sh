@@ -142,6 +142,12 @@ start() {
     ids=$(docker ps -aq)
     # shellcheck disable=SC2086 # one argument per id
     [ -z "$ids" ] || timeout 300 docker rm -f $ids >/dev/null 2>&1 || log "could not remove every leftover container: $ids"
+    # A multi-stage build leaves its build stages as untagged images (1.6 GB each on vfs; the
+    # cache once grew to 32 GB). They go here, before any build: builds may run side by side
+    # (the compose test starts the full image first), a prune must not take a running build's
+    # newest intermediate image, and deleting gigabytes on vfs takes minutes that a run which
+    # just built them (a cold one) should not wait for.
+    timeout 600 docker image prune -f >/dev/null 2>&1 || log "could not prune the last run's build stages"
     printf 'DOCKER_HOST=%s\n' "$DOCKER_HOST" >"$STATE/docker.env"
     log "engine up ($DOCKER_HOST, data root $DATA)"
     import_base
@@ -182,8 +188,7 @@ stop() {
 }
 
 # build_cached REPO KIND HASH DOCKER_BUILD_ARGS...: builds REPO:KIND-HASH unless it exists,
-# then drops REPO's older KIND-* tags and untagged images (their layers would only fill the
-# cache).
+# then drops REPO's older KIND-* tags (their layers would only fill the cache; start prunes).
 build_cached() {
     local repo=$1 kind=$2 tag=$2-$3 old
     shift 3
@@ -203,9 +208,6 @@ build_cached() {
         "$kind"-*) docker rmi "$repo:$old" >/dev/null 2>&1 || true ;;
         esac
     done
-    # A multi-stage build leaves its build stages as untagged images (1.6 GB each on vfs):
-    # without this the cache grew by about 2 GB per source change (32 GB seen).
-    docker image prune -f >/dev/null 2>&1 || true
     printf '%s:%s\n' "$repo" "$tag"
 }
 

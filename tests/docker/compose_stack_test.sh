@@ -95,6 +95,12 @@ rm -rf "$state/site" "$state"/sipp-* "$state/bridge.log"
 export DOCKER_HOST
 
 step "images (each built only when its inputs changed)"
+# The full multi-stage build compiles without a compiler cache and starts first: its package
+# installs and compiles overlap the plain build, the Asterisk image and the stack test (which
+# mostly waits); it is checked at the end.
+"$lab" build "$state" talkgate >"$state/full-image.out" 2>"$state/full-image.log" &
+full_build_pid=$!
+pids+=("$full_build_pid")
 # The plain tree is the Debian package's (TALKGATE_PLAIN_BUILD_DIR, shared with
 # package.deb_install): one Release build of talkgate per test run, not two.
 plain=${TALKGATE_PLAIN_BUILD_DIR:-$state/plain-build}
@@ -102,11 +108,6 @@ BUILD_DIR=$plain "$src/scripts/build-deb.sh" >"$state/plain-build.log" 2>&1 ||
     { tail -n 30 "$state/plain-build.log"; fail "the plain talkgate build failed"; }
 asterisk_image=$("$lab" build "$state" asterisk)
 talkgate_image=$("$lab" build "$state" talkgate-prebuilt "$plain/app/talkgate")
-# The full multi-stage build compiles without a compiler cache: it runs while the stack is
-# tested (mostly waits) and is checked at the end.
-"$lab" build "$state" talkgate >"$state/full-image.out" 2>"$state/full-image.log" &
-full_build_pid=$!
-pids+=("$full_build_pid")
 docker tag "$asterisk_image" talkgate-asterisk:test
 docker tag "$talkgate_image" talkgate:test
 echo "asterisk: $asterisk_image, talkgate: $talkgate_image"
