@@ -251,8 +251,13 @@ TEST_F(AmiLab, ReconnectsAfterAsteriskRestarts) {
     lab.restart();
     auto down = h->wait_state(Kind::disconnected, 10s);
     ASSERT_TRUE(down) << "the restart was not noticed";
-    EXPECT_NE(down->reason.find("Shutdown"), std::string::npos) << down->reason;
-    EXPECT_TRUE(h->wait_event("Shutdown", 1s));
+    // Asterisk announces the restart (Shutdown event) and talkgate names it, unless Asterisk
+    // closed the session before the event got out (seen once under TSan at load 7): then the
+    // reason is the close itself.
+    if (h->wait_event("Shutdown", 1s))
+        EXPECT_NE(down->reason.find("Shutdown"), std::string::npos) << down->reason;
+    else
+        EXPECT_NE(down->reason.find("closed the connection"), std::string::npos) << down->reason;
     auto up = h->wait_state(Kind::connected, 60s);
     ASSERT_TRUE(up) << "no reconnect within 60 s of the restart";
     EXPECT_EQ(h->client().stats().connects, 2u);
