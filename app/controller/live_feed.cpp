@@ -1,5 +1,7 @@
 #include "controller/live_feed.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <algorithm>
 
 namespace talkgate::controller {
@@ -45,7 +47,11 @@ void LiveFeed::publish() {
 
 void LiveFeed::stop() {
     stopped_ = true;
-    timer_.cancel();
+    // The timer belongs to the controller's thread; stop() may come from another one (a test's
+    // main thread: TSan reported the race there).
+    boost::asio::post(timer_.get_executor(), [weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->timer_.cancel();
+    });
 }
 
 }  // namespace talkgate::controller

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -34,8 +35,8 @@ class LiveFeed : public std::enable_shared_from_this<LiveFeed> {
     std::shared_ptr<ari::HandlerGuard> guard_;
     std::function<status::LiveView()> view_;  // builds the view from the call registry
     std::vector<std::weak_ptr<status::LiveWatcher>> watchers_;
-    bool armed_ = false;  // a publish is scheduled: further changes ride along
-    bool stopped_ = false;
+    bool armed_ = false;                // a publish is scheduled: further changes ride along
+    std::atomic<bool> stopped_{false};  // stop() may come from another thread
 };
 
 }  // namespace talkgate::controller
